@@ -1,0 +1,1 @@
+// Empty: this target exists to build the shared precompiled header.

@@ -1,0 +1,73 @@
+#include "testing/testing.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+namespace medvqa::testing {
+namespace fs = std::filesystem;
+
+namespace {
+std::string shared_dir(const char* env, const char* sub) {
+  if (const char* v = std::getenv(env); v != nullptr && *v) return v;
+  const char* src = std::getenv("MEDVQA_SOURCE_DIR");
+  fs::path base = src != nullptr ? fs::path(src) : fs::current_path();
+  return (base / ".." / "shared" / sub).lexically_normal().string();
+}
+}  // namespace
+
+std::string golden_root() { return shared_dir("MEDVQA_GOLDEN", "golden"); }
+std::string data_root() { return shared_dir("MEDVQA_DATA", "data"); }
+
+std::vector<std::string> subdirs_with(const std::string& dir, const std::string& marker) {
+  std::vector<std::string> out;
+  if (!fs::is_directory(dir)) return out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_directory() && fs::exists(e.path() / marker)) out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TempDir::TempDir() {
+  std::random_device rd;
+  for (;;) {
+    fs::path p = fs::temp_directory_path() / ("medvqa-test-" + std::to_string(rd()));
+    if (fs::create_directory(p)) {
+      path_ = p.string();
+      return;
+    }
+  }
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+::testing::AssertionResult all_close(const torch::Tensor& actual, const torch::Tensor& expected, double atol,
+                                     double rtol, const std::string& what) {
+  if (actual.sizes() != expected.sizes()) {
+    std::ostringstream ss;
+    ss << what << ": shape " << actual.sizes() << " != expected " << expected.sizes();
+    return ::testing::AssertionFailure() << ss.str();
+  }
+  auto a = actual.detach().to(torch::kCPU, torch::kFloat64);
+  auto e = expected.detach().to(torch::kCPU, torch::kFloat64);
+  auto diff = (a - e).abs();
+  double max_err = a.numel() ? diff.max().item<double>() : 0.0;
+  std::cout << "[max-error] " << what << " " << max_err << std::endl;
+  auto bad = diff > (atol + rtol * e.abs());
+  if (a.numel() && bad.any().item<bool>()) {
+    auto idx = diff.flatten().argmax().item<int64_t>();
+    std::ostringstream ss;
+    ss << what << ": max |diff| " << max_err << " at flat index " << idx << " (actual "
+       << a.flatten()[idx].item<double>() << ", expected " << e.flatten()[idx].item<double>() << "), "
+       << bad.sum().item<int64_t>() << " of " << a.numel() << " elements outside atol " << atol << " rtol " << rtol;
+    return ::testing::AssertionFailure() << ss.str();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace medvqa::testing
