@@ -36,22 +36,38 @@ std::string resolve(const std::string& path) {
                      "open_clip_model.safetensors, adapter_model.safetensors and their .index.json shards)");
 }
 
-std::vector<std::string> shard_files(const std::string& index_path) {
+// A sharded checkpoint's index: which shard holds each tensor.
+struct ShardIndex {
+  std::vector<std::string> files;               // sorted, beside the index
+  std::map<std::string, std::string> weight_map;  // tensor name -> shard file name
+};
+
+ShardIndex read_index(const std::string& index_path) {
   nlohmann::json index;
   try {
     index = nlohmann::json::parse(read_text_file(index_path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(index_path + ": invalid JSON: " + e.what());
   }
-  if (!index.contains("weight_map") || !index["weight_map"].is_object())
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     throw Error(index_path + ": no weight_map object");
+  ShardIndex out;
   std::set<std::string> shards;
-  for (const auto& v : index["weight_map"]) {
-    if (!v.is_string()) throw Error(index_path + ": weight_map values must be file names");
-    shards.insert(v.get<std::string>());
+  for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
+    if (!it->is_string()) throw Error(index_path + ": weight_map values must be file names");
+    std::string shard = it->get<std::string>();
+    // Shards live beside the index; a path here could make the index read any file.
+    if (shard.empty() || shard.find('/') != std::string::npos || shard == "." || shard == "..")
+      throw Error(index_path + ": shard '" + shard + "' is not a plain file name");
+    out.weight_map[it.key()] = shard;
+    shards.insert(shard);
   }
-  std::vector<std::string> out;
-  for (const auto& s : shards) out.push_back((fs::path(index_path).parent_path() / s).string());
+  const fs::path dir = fs::path(index_path).parent_path();
+  for (const auto& s : shards) {
+    fs::path file = dir / s;
+    if (!fs::exists(file)) throw Error(index_path + ": shard " + s + " is missing (expected at " + file.string() + ")");
+    out.files.push_back(file.string());
+  }
   return out;
 }
 
@@ -64,18 +80,23 @@ StateDict load_file(const std::string& file) {
 
 std::vector<std::string> checkpoint_files(const std::string& path) {
   std::string file = resolve(path);
-  if (ends_with(file, ".index.json")) return shard_files(file);
+  if (ends_with(file, ".index.json")) return read_index(file).files;
   return {file};
 }
 
 StateDict load_checkpoint(const std::string& path) {
+  const std::string file = resolve(path);
+  if (!ends_with(file, ".index.json")) return load_file(file);
+  const ShardIndex index = read_index(file);
   StateDict out;
-  for (const auto& file : checkpoint_files(path)) {
-    for (auto& [k, v] : load_file(file)) {
-      if (out.count(k)) throw Error(file + ": tensor '" + k + "' also appears in another shard");
+  for (const auto& shard : index.files) {
+    for (auto& [k, v] : load_file(shard)) {
+      if (out.count(k)) throw Error(shard + ": tensor '" + k + "' also appears in another shard");
       out.emplace(k, v);
     }
   }
+  for (const auto& [name, shard] : index.weight_map)
+    if (!out.count(name)) throw Error(file + ": lists tensor '" + name + "' in " + shard + ", which does not hold it");
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
@@ -35,14 +36,19 @@ TensorEntry parse_entry(const std::string& path, const std::string& name, const 
     fail(path, "entry '" + name + "' has no [begin, end] data_offsets");
   TensorEntry e;
   e.dtype = *dtype;
+  // Bounding each dimension and the byte count by 2^62 keeps every product below 2^64 and every
+  // dimension representable as int64.
+  constexpr uint64_t kLimit = uint64_t{1} << 62;
   uint64_t numel = 1;
   for (const auto& d : j["shape"]) {
     if (!d.is_number_unsigned()) fail(path, "entry '" + name + "' has a negative or non-integer dimension");
     uint64_t v = d.get<uint64_t>();
-    if (v != 0 && numel > (uint64_t{1} << 62) / v) fail(path, "entry '" + name + "' shape overflows");
+    if (v > kLimit || (v != 0 && numel > kLimit / v)) fail(path, "entry '" + name + "' shape overflows");
     numel *= v;
     e.shape.push_back(static_cast<int64_t>(v));
   }
+  const uint64_t item = dtype_size(e.dtype);
+  if (numel > kLimit / item) fail(path, "entry '" + name + "' shape overflows");
   for (const auto& o : j["data_offsets"])
     if (!o.is_number_unsigned()) fail(path, "entry '" + name + "' has a non-integer data offset");
   uint64_t begin = j["data_offsets"][0].get<uint64_t>();
@@ -51,9 +57,9 @@ TensorEntry parse_entry(const std::string& path, const std::string& name, const 
   if (end > data_size)
     fail(path, "entry '" + name + "' data [" + std::to_string(begin) + ", " + std::to_string(end) +
                    ") lies outside the data section of " + std::to_string(data_size) + " bytes (truncated file?)");
-  if (end - begin != numel * dtype_size(e.dtype))
+  if (end - begin != numel * item)
     fail(path, "entry '" + name + "' holds " + std::to_string(end - begin) + " bytes but its shape and dtype need " +
-                   std::to_string(numel * dtype_size(e.dtype)));
+                   std::to_string(numel * item));
   e.begin = begin;
   e.end = end;
   return e;
@@ -82,6 +88,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const size_t data_size = size - f.data_offset_;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
+      if (it->is_null()) continue;
       if (!it->is_object()) fail(path, "__metadata__ is not an object");
       for (auto m = it->begin(); m != it->end(); ++m) {
         if (!m->is_string()) fail(path, "__metadata__ value for '" + m.key() + "' is not a string");
@@ -92,15 +99,28 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
     f.entries_[it.key()] = parse_entry(path, it.key(), *it, data_size);
     f.names_.push_back(it.key());
   }
+  // Like the reference reader, require the tensors to tile the data section exactly: no overlap
+  // (two names for one byte), no gap and no trailing bytes (unexplained data).
   std::sort(f.names_.begin(), f.names_.end(), [&](const std::string& a, const std::string& b) {
-    return f.entries_[a].begin < f.entries_[b].begin;
+    const TensorEntry& x = f.entries_.at(a);
+    const TensorEntry& y = f.entries_.at(b);
+    return std::tie(x.begin, x.end, a) < std::tie(y.begin, y.end, b);
   });
-  for (size_t i = 1; i < f.names_.size(); ++i) {
-    const auto& prev = f.entries_[f.names_[i - 1]];
-    const auto& cur = f.entries_[f.names_[i]];
-    if (cur.begin < prev.end && cur.end > cur.begin && prev.end > prev.begin)
-      fail(path, "tensors '" + f.names_[i - 1] + "' and '" + f.names_[i] + "' overlap");
+  size_t covered = 0;
+  std::string previous;
+  for (const auto& name : f.names_) {
+    const TensorEntry& e = f.entries_.at(name);
+    if (e.begin < covered)
+      fail(path, "tensors '" + previous + "' and '" + name + "' overlap (data offsets " + std::to_string(e.begin) +
+                     " < " + std::to_string(covered) + ")");
+    if (e.begin > covered)
+      fail(path, "gap of " + std::to_string(e.begin - covered) + " bytes in the data section before tensor '" +
+                     name + "'");
+    covered = e.end;
+    previous = name;
   }
+  if (covered != data_size)
+    fail(path, "data section has " + std::to_string(data_size - covered) + " bytes after the last tensor");
   return f;
 }
 
@@ -134,13 +154,20 @@ std::map<std::string, torch::Tensor> SafetensorsFile::tensors() const {
 void save_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   json header = json::object();
+  if (tensors.count("__metadata__")) throw Error(path + ": '__metadata__' cannot be a tensor name in safetensors");
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::vector<torch::Tensor> blobs;
   size_t offset = 0;
   for (const auto& [name, t] : tensors) {
     auto c = t.detach().to(torch::kCPU).contiguous();
     size_t nbytes = static_cast<size_t>(c.numel()) * c.element_size();
-    header[name] = {{"dtype", dtype_name(from_scalar_type(c.scalar_type()))},
+    DType dtype;
+    try {
+      dtype = from_scalar_type(c.scalar_type());
+    } catch (const Error& e) {
+      throw Error(path + ": tensor '" + name + "': " + e.what());
+    }
+    header[name] = {{"dtype", dtype_name(dtype)},
                     {"shape", c.sizes().vec()},
                     {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
