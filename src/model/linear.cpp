@@ -1,0 +1,68 @@
+#include "model/linear.h"
+
+#include <cmath>
+#include <limits>
+
+namespace medvqa::model {
+
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in), out_features(out) {
+  weight = register_parameter("weight", torch::empty({out, in}));
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (with_bias) {
+    double bound = 1.0 / std::sqrt(double(in));
+    bias = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
+  }
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
+  auto y = torch::nn::functional::linear(x, weight, bias);
+  if (has_lora() && lora_enabled_) {
+    auto h = lora_dropout_ > 0 && is_training() ? torch::dropout(x, lora_dropout_, true) : x;
+    y = y + lora_B(lora_A(h)) * lora_scaling_;
+  }
+  return y;
+}
+
+void LinearImpl::add_lora(int64_t r, double scaling, double dropout) {
+  auto opts = weight.options();
+  lora_A = register_module("lora_A", torch::nn::Linear(torch::nn::LinearOptions(in_features, r).bias(false)));
+  lora_B = register_module("lora_B", torch::nn::Linear(torch::nn::LinearOptions(r, out_features).bias(false)));
+  // PEFT: A ~ kaiming_uniform(a=√5), B = 0, so a fresh adapter leaves the model unchanged.
+  torch::NoGradGuard no_grad;
+  lora_A->weight.set_data(lora_A->weight.to(opts));
+  lora_B->weight.set_data(torch::zeros({out_features, r}, opts));
+  lora_scaling_ = scaling;
+  lora_dropout_ = dropout;
+}
+
+void LinearImpl::merge_lora() {
+  if (!has_lora()) return;
+  torch::NoGradGuard no_grad;
+  auto delta = torch::matmul(lora_B->weight.to(torch::kFloat32), lora_A->weight.to(torch::kFloat32)) * lora_scaling_;
+  weight.add_(delta.to(weight.scalar_type()));
+  unregister_module("lora_A");
+  unregister_module("lora_B");
+  lora_A = nullptr;
+  lora_B = nullptr;
+}
+
+torch::Tensor bloom_gelu(const torch::Tensor& x) {
+  return x * 0.5 * (1.0 + torch::tanh(0.79788456 * x * (1 + 0.044715 * x * x)));
+}
+
+torch::Tensor gelu_erf(const torch::Tensor& x) { return torch::gelu(x); }
+
+torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+}
+
+double lowest_value(const torch::Tensor& x) {
+  switch (x.scalar_type()) {
+    case torch::kFloat64: return std::numeric_limits<double>::lowest();
+    case torch::kFloat16: return -65504.0;
+    case torch::kBFloat16: return -3.3895313892515355e38;
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+
+}  // namespace medvqa::model

@@ -1,0 +1,46 @@
+#pragma once
+#include <torch/torch.h>
+
+namespace medvqa::model {
+
+// nn.Linear, plus the optional low-rank branch of PEFT's LoRA layer:
+//   y = x Wᵀ + b + scaling · B(A(dropout(x)))
+// The branch is registered as submodules `lora_A` / `lora_B`, so parameter names are the keys
+// PEFT writes (`…query_key_value.lora_A.weight`) under the `base_model.model.` prefix.
+class LinearImpl : public torch::nn::Module {
+ public:
+  LinearImpl(int64_t in_features, int64_t out_features, bool bias = true);
+
+  torch::Tensor forward(const torch::Tensor& x);
+
+  // Adds a zero-effect LoRA branch (A random as PEFT initialises it, B zero).
+  void add_lora(int64_t r, double scaling, double dropout);
+  // Folds the branch into W (W += scaling · B A) and removes it, as PEFT's merge_and_unload.
+  void merge_lora();
+  bool has_lora() const { return !lora_A.is_empty(); }
+  // Keeps the branch's parameters but stops using them (PEFT's disable_adapter).
+  void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
+
+  int64_t in_features, out_features;
+  torch::Tensor weight, bias;
+  torch::nn::Linear lora_A{nullptr}, lora_B{nullptr};
+
+ private:
+  double lora_scaling_ = 0.0;
+  double lora_dropout_ = 0.0;
+  bool lora_enabled_ = true;
+};
+TORCH_MODULE(Linear);
+
+// The two GELUs the reference models use: BLOOM's tanh form (eval path, its own constant) and
+// the exact erf form (timm ViT, Q-Former).
+torch::Tensor bloom_gelu(const torch::Tensor& x);
+torch::Tensor gelu_erf(const torch::Tensor& x);
+
+torch::nn::LayerNorm layer_norm(int64_t dim, double eps);
+
+// The most negative finite value of x's dtype: masked attention scores use it instead of -inf,
+// so fully masked rows give a uniform softmax rather than NaN (as transformers does).
+double lowest_value(const torch::Tensor& x);
+
+}  // namespace medvqa::model

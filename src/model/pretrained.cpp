@@ -1,0 +1,113 @@
+#include "model/pretrained.h"
+
+#include <filesystem>
+
+#include "io/atomic_file.h"
+#include "io/checkpoint.h"
+#include "io/error.h"
+#include "io/safetensors.h"
+#include "model/lora.h"
+#include "model/weights.h"
+
+namespace medvqa::model {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string in_dir(const std::string& dir, const std::string& name) { return (fs::path(dir) / name).string(); }
+
+bool has_key_with_prefix(const io::StateDict& state, const std::string& prefix) {
+  auto it = state.lower_bound(prefix);
+  return it != state.end() && it->first.rfind(prefix, 0) == 0;
+}
+
+// Loads BLOOM weights stored under `prefix` (+ optional `transformer.`) into `lm`.
+void load_bloom_weights(BloomForCausalLM& lm, const io::StateDict& state, const std::string& prefix,
+                        const std::string& origin) {
+  LoadReport report;
+  if (has_key_with_prefix(state, prefix + "transformer."))
+    report = load_weights(*lm, state, prefix, origin);
+  else  // Megatron-converted hub checkpoints (bigscience/bloom-560m…) lack the prefix.
+    report = load_weights(*lm->transformer, state, prefix, origin);
+  require_complete(report, origin);
+}
+
+}  // namespace
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "float32" || name == "fp32" || name == "f32") return torch::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
+  throw Error("unknown dtype '" + name + "' (use float32 or bfloat16)");
+}
+
+BloomForCausalLM load_bloom(const std::string& dir, torch::Dtype dtype, torch::Device device) {
+  auto config = BloomConfig::from_json(read_json_file(in_dir(dir, "config.json")));
+  BloomForCausalLM lm(config);
+  lm->to(device, dtype);
+  load_bloom_weights(lm, io::load_checkpoint(dir), "", dir);
+  lm->eval();
+  return lm;
+}
+
+VisionConfig read_open_clip_config(const std::string& dir) {
+  return VisionConfig::from_open_clip_json(read_json_file(in_dir(dir, "open_clip_config.json")));
+}
+
+OpenClipVision load_open_clip_vision(const std::string& dir, torch::Dtype dtype, torch::Device device) {
+  OpenClipVision visual(read_open_clip_config(dir));
+  visual->to(device, dtype);
+  require_complete(load_weights(*visual, io::load_checkpoint(dir), "visual.", dir), dir);
+  visual->eval();
+  return visual;
+}
+
+MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype, torch::Device device, bool merge_adapter) {
+  auto json = read_json_file(in_dir(dir, "config.json"));
+  MedVqaModel model(MedVqaConfig::from_json(json));
+  model->to(device, dtype);
+  auto state = io::load_checkpoint(dir);
+  LoadReport report = load_weights(*model, state, "", dir);
+  // Parts the fused checkpoint lacks come from their own published checkpoints.
+  auto external = [&](const char* field, const char* prefix) -> std::string {
+    if (has_key_with_prefix(state, prefix)) return "";
+    if (!json.contains(field) || !json[field].is_string())
+      throw Error(dir + ": model.safetensors has no " + prefix + "* weights and config.json names no " + field);
+    return in_dir(dir, json[field].get<std::string>());
+  };
+  std::string vision_path = external("vision_weights", "visual.");
+  std::string language_path = external("language_weights", "language_model.");
+  if (!vision_path.empty())
+    require_complete(load_weights(*model->visual, io::load_checkpoint(vision_path), "visual.", vision_path),
+                     vision_path);
+  if (!language_path.empty())
+    load_bloom_weights(model->language_model, io::load_checkpoint(language_path), "", language_path);
+  std::vector<std::string> missing;
+  for (const auto& m : report.missing) {
+    bool external_part = (!vision_path.empty() && m.rfind("visual.", 0) == 0) ||
+                         (!language_path.empty() && m.rfind("language_model.", 0) == 0);
+    if (!external_part) missing.push_back(m);
+  }
+  report.missing = missing;
+  require_complete(report, dir);
+  if (fs::exists(in_dir(dir, "adapter/adapter_config.json"))) {
+    load_lora_adapter(*model->language_model, in_dir(dir, "adapter"));
+    if (merge_adapter) merge_lora(*model->language_model);
+  }
+  model->eval();
+  return model;
+}
+
+void save_medvqa(MedVqaModel& model, const std::string& dir, torch::Dtype dtype, const LoraConfig* lora) {
+  auto is_lora = [](const std::string& n) { return n.find(".lora_") != std::string::npos; };
+  bool has_lora = false;
+  for (const auto& p : model->named_parameters()) has_lora = has_lora || is_lora(p.key());
+  if (has_lora && lora == nullptr) throw Error("save_medvqa: the model has LoRA layers but no LoraConfig was given");
+  fs::create_directories(dir);
+  auto state = module_weights(*model, "", [&](const std::string& n) { return !is_lora(n); });
+  for (auto& [k, v] : state) v = v.to(torch::kCPU, dtype);
+  io::save_safetensors(in_dir(dir, "model.safetensors"), state, {{"format", "pt"}});
+  io::write_file_atomically(in_dir(dir, "config.json"), model->config.to_json().dump(2) + "\n");
+  if (has_lora) save_lora_adapter(*model->language_model, *lora, in_dir(dir, "adapter"));
+}
+
+}  // namespace medvqa::model
