@@ -33,7 +33,5 @@ function(medvqa_test_suite name)
   add_executable(test_${name} ${sources})
   target_link_libraries(test_${name} PRIVATE medvqa_testing ${ARG_DEPS} GTest::gtest_main)
   medvqa_use_pch(test_${name})
-  gtest_discover_tests(test_${name}
-    DISCOVERY_TIMEOUT 120
-    PROPERTIES ENVIRONMENT "MEDVQA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(test_${name} DISCOVERY_TIMEOUT 120)
 endfunction()

@@ -10,13 +10,17 @@ namespace medvqa::testing {
 namespace fs = std::filesystem;
 
 namespace {
+std::string from_env(const char* env, const std::string& fallback) {
+  const char* v = std::getenv(env);
+  return v != nullptr && *v ? v : fallback;
+}
 std::string shared_dir(const char* env, const char* sub) {
-  if (const char* v = std::getenv(env); v != nullptr && *v) return v;
-  const char* src = std::getenv("MEDVQA_SOURCE_DIR");
-  fs::path base = src != nullptr ? fs::path(src) : fs::current_path();
-  return (base / ".." / "shared" / sub).lexically_normal().string();
+  return from_env(env, (fs::path(source_dir()) / ".." / "shared" / sub).lexically_normal().string());
 }
 }  // namespace
+
+std::string source_dir() { return from_env("MEDVQA_SOURCE_DIR", MEDVQA_SOURCE_DIR); }
+std::string binary_path() { return from_env("MEDVQA_BINARY", MEDVQA_BINARY); }
 
 std::string golden_root() { return shared_dir("MEDVQA_GOLDEN", "golden"); }
 std::string data_root() { return shared_dir("MEDVQA_DATA", "data"); }

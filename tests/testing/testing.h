@@ -11,6 +11,9 @@ namespace medvqa::testing {
 std::string golden_root();
 // Root of the datasets: $MEDVQA_DATA, else ../shared/data beside the checkout.
 std::string data_root();
+// The source checkout and the medvqa executable ($MEDVQA_SOURCE_DIR / $MEDVQA_BINARY override).
+std::string source_dir();
+std::string binary_path();
 // Subdirectories of `dir` that contain `marker` (e.g. every bloom model dir holding config.json),
 // sorted, so tests discover cases from the files instead of hard-coding them.
 std::vector<std::string> subdirs_with(const std::string& dir, const std::string& marker);

@@ -1,0 +1,54 @@
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "app/commands.h"
+#include "image/image.h"
+#include "infer/answerer.h"
+#include "model/pretrained.h"
+
+namespace medvqa::app {
+
+Command add_ask(CLI::App& root) {
+  struct Options {
+    std::string model, image, question, dtype = "float32";
+    int max_new_tokens = 0, threads = 0;
+    double temperature = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Options>();
+  auto* cmd = root.add_subcommand("ask", "Answer a question about one image (JPEG or PNG)");
+  cmd->add_option("--model", o->model, "Model directory (default: the shipped models/medvqa-small)");
+  cmd->add_option("--image", o->image, "Image file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--question,-q", o->question, "The question, e.g. \"Is there a pneumothorax?\"")->required();
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "Longest answer in tokens (default: the model's)");
+  cmd->add_option("--temperature", o->temperature, "Sampling temperature; 0 answers greedily")->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
+  cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+  cmd->add_flag("--json", o->json, "Print a JSON object instead of text");
+  return {cmd, [o]() {
+    set_threads(o->threads);
+    std::string dir = o->model.empty() ? default_model_dir() : o->model;
+    auto answerer = infer::Answerer::load(dir, model::parse_dtype(o->dtype));
+    auto image = image::load_image(o->image);
+    infer::AnswerOptions options;
+    options.max_new_tokens = o->max_new_tokens;
+    options.temperature = o->temperature;
+    auto a = answerer.answer(image, o->question, options);
+    if (o->json) {
+      nlohmann::json j = {{"model", dir},
+                          {"image", o->image},
+                          {"question", o->question},
+                          {"answer", a.text},
+                          {"usage", {{"prompt_tokens", a.prompt_tokens}, {"completion_tokens", a.completion_tokens}}},
+                          {"timings", {{"image_seconds", a.image_seconds}, {"generate_seconds", a.generate_seconds}}},
+                          {"notice", infer::kResearchNotice}};
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << a.text << "\n\n(" << infer::kResearchNotice << ")\n";
+    }
+    return 0;
+  }};
+}
+
+}  // namespace medvqa::app

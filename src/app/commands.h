@@ -1,0 +1,26 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace medvqa::app {
+
+// Each subcommand registers itself on the root app and returns what runs when it is chosen.
+struct Command {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Command add_ask(CLI::App& root);
+Command add_inspect(CLI::App& root);
+Command add_convert(CLI::App& root);
+Command add_create_model(CLI::App& root);
+
+// The shipped default model: $MEDVQA_MODEL, else models/medvqa-small beside the executable's
+// project tree (build/src/medvqa → models/), else in the current directory.
+std::string default_model_dir();
+// Applies --threads (0 = all cores) to libtorch's intra-op pool.
+void set_threads(int threads);
+
+}  // namespace medvqa::app

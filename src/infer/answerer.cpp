@@ -1,0 +1,127 @@
+#include "infer/answerer.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "io/error.h"
+#include "model/pretrained.h"
+
+namespace medvqa::infer {
+
+const char* const kResearchNotice =
+    "Machine-generated answer from a research model; not validated for clinical use and not medical advice.";
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device) {
+  auto model = model::load_medvqa(dir, dtype, device);
+  auto tokenizer = text::Tokenizer::from_file((std::filesystem::path(dir) / "tokenizer.json").string());
+  if (tokenizer.vocab_size() > model->config.text.vocab_size)
+    throw Error(dir + ": tokenizer has " + std::to_string(tokenizer.vocab_size()) +
+                " tokens but the language model only " + std::to_string(model->config.text.vocab_size));
+  return Answerer(model, std::move(tokenizer), dir, device);
+}
+
+Answerer::Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), model_dir_(std::move(model_dir)), device_(device) {
+  const auto& v = model_->config.vision;
+  preprocess_.image_size = int(v.image_size);
+  preprocess_.mean = v.mean;
+  preprocess_.std = v.std;
+}
+
+std::string Answerer::prompt(const std::string& question) const {
+  std::string q = trim(question);
+  if (q.empty()) throw Error("the question is empty");
+  if (q.size() > kMaxQuestionBytes)
+    throw Error("the question is " + std::to_string(q.size()) + " bytes long; the limit is " +
+                std::to_string(kMaxQuestionBytes));
+  std::string p = model_->config.prompt_template;
+  p.replace(p.find("{question}"), std::string("{question}").size(), q);
+  return p;
+}
+
+std::pair<torch::Tensor, torch::Tensor> Answerer::encode_prompts(const std::vector<std::string>& prompts) const {
+  std::vector<std::vector<int64_t>> ids;
+  size_t longest = 0;
+  for (const auto& p : prompts) {
+    ids.push_back(tokenizer_.encode(p));
+    longest = std::max(longest, ids.back().size());
+  }
+  const int64_t pad = model_->config.text.pad_token_id;
+  auto input_ids = torch::full({int64_t(ids.size()), int64_t(longest)}, pad, torch::kLong);
+  auto mask = torch::zeros({int64_t(ids.size()), int64_t(longest)}, torch::kLong);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    int64_t offset = int64_t(longest - ids[i].size());  // left padding: prompts end together
+    if (ids[i].empty()) continue;
+    input_ids[i].narrow(0, offset, int64_t(ids[i].size())).copy_(torch::tensor(ids[i], torch::kLong));
+    mask[i].narrow(0, offset, int64_t(ids[i].size())).fill_(1);
+  }
+  return {input_ids, mask};
+}
+
+torch::Tensor Answerer::pixels(const std::vector<image::Image>& images) const {
+  return image::preprocess_batch(images, preprocess_).to(device_, model_->query_tokens.scalar_type());
+}
+
+std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
+                                     const AnswerOptions& options) {
+  if (images.size() != questions.size())
+    throw Error("got " + std::to_string(images.size()) + " images for " + std::to_string(questions.size()) +
+                " questions");
+  if (images.empty()) return {};
+  torch::InferenceMode inference;
+  std::vector<std::string> prompts;
+  for (const auto& q : questions) prompts.push_back(prompt(q));
+  auto [ids, mask] = encode_prompts(prompts);
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto prefix = model_->image_prefix(pixels(images));
+  double image_seconds = seconds_since(t0);
+
+  auto t1 = std::chrono::steady_clock::now();
+  auto [embeds, full_mask] = model_->language_inputs(prefix, ids.to(device_), mask.to(device_));
+  model::GenerationOptions g;
+  g.max_new_tokens = options.max_new_tokens > 0 ? options.max_new_tokens : model_->config.max_new_tokens;
+  g.eos_token_id = model_->config.text.eos_token_id;
+  g.pad_token_id = model_->config.text.pad_token_id;
+  g.temperature = options.temperature;
+  g.seed = options.seed;
+  auto tokens = model::generate(model_->language_model, embeds, full_mask, g).tokens.to(torch::kCPU);
+  double generate_seconds = seconds_since(t1);
+
+  std::vector<Answer> answers;
+  for (int64_t i = 0; i < tokens.size(0); ++i) {
+    std::vector<int64_t> out;
+    for (int64_t j = 0; j < tokens.size(1); ++j) {
+      int64_t t = tokens[i][j].item<int64_t>();
+      if (t == g.eos_token_id || t == g.pad_token_id) break;
+      out.push_back(t);
+    }
+    Answer a;
+    a.text = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
+    a.prompt_tokens = full_mask[i].sum().item<int64_t>();
+    a.completion_tokens = int64_t(out.size());
+    a.image_seconds = image_seconds;
+    a.generate_seconds = generate_seconds;
+    answers.push_back(std::move(a));
+  }
+  return answers;
+}
+
+Answer Answerer::answer(const image::Image& image, const std::string& question, const AnswerOptions& options) {
+  return answer(std::vector<image::Image>{image}, std::vector<std::string>{question}, options).front();
+}
+
+}  // namespace medvqa::infer

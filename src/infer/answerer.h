@@ -1,0 +1,67 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "image/image.h"
+#include "image/preprocess.h"
+#include "model/medvqa_model.h"
+#include "text/tokenizer.h"
+
+namespace medvqa::infer {
+
+// Every answer carries this: the model's output is not medical advice (and BLOOM's RAIL license
+// forbids using it as such).
+extern const char* const kResearchNotice;
+
+struct AnswerOptions {
+  int64_t max_new_tokens = 0;  // 0: the model config's max_new_tokens
+  double temperature = 0.0;    // 0: greedy
+  uint64_t seed = 0;
+};
+
+struct Answer {
+  std::string text;
+  int64_t prompt_tokens = 0;      // image queries + prompt tokens
+  int64_t completion_tokens = 0;  // generated tokens, EOS excluded
+  double image_seconds = 0;       // preprocessing + vision tower + Q-Former
+  double generate_seconds = 0;
+};
+
+// A loaded medvqa model directory (config.json, model.safetensors, tokenizer.json) that answers
+// questions about images.
+class Answerer {
+ public:
+  static Answerer load(const std::string& model_dir, torch::Dtype dtype = torch::kFloat32,
+                       torch::Device device = torch::kCPU);
+  Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device);
+
+  // One batch: images[i] with questions[i]. Prompts are left-padded so they end together.
+  std::vector<Answer> answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
+                             const AnswerOptions& options = {});
+  Answer answer(const image::Image& image, const std::string& question, const AnswerOptions& options = {});
+
+  // The prompt for a question, from the config's template. Throws on an empty or overlong question.
+  std::string prompt(const std::string& question) const;
+  // [B,T] ids and mask of left-padded prompts.
+  std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::vector<std::string>& prompts) const;
+  torch::Tensor pixels(const std::vector<image::Image>& images) const;
+
+  model::MedVqaModel& model() { return model_; }
+  const text::Tokenizer& tokenizer() const { return tokenizer_; }
+  const std::string& model_dir() const { return model_dir_; }
+  torch::Device device() const { return device_; }
+
+  static constexpr size_t kMaxQuestionBytes = 2000;
+
+ private:
+  model::MedVqaModel model_;
+  text::Tokenizer tokenizer_;
+  std::string model_dir_;
+  torch::Device device_;
+  image::PreprocessConfig preprocess_;
+};
+
+}  // namespace medvqa::infer

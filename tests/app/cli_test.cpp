@@ -1,0 +1,102 @@
+// The medvqa executable end to end: subcommands, exit codes and error messages.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "testing/testing.h"
+
+namespace medvqa {
+namespace {
+
+struct Run {
+  int status;
+  std::string output;  // stdout and stderr together
+};
+
+Run medvqa(const std::string& args) {
+  std::string cmd = testing::binary_path() + " " + args + " 2>&1";
+  Run r{0, ""};
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
+  int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string first_image(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  return files.empty() ? "" : files.front();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = tmp_.file("tiny");
+    auto r = medvqa("create-model --config " + testing::source_dir() + "/configs/models/tiny.json --tokenizer " + testing::golden_root() +
+                    "/tokenizer/bpe_small/tokenizer.json --out " + model_);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  testing::TempDir tmp_;
+  std::string model_;
+};
+
+TEST_F(Cli, AskAnswersWithTheResearchNotice) {
+  std::string image = first_image(testing::data_root() + "/vqa-rad/images");
+  ASSERT_FALSE(image.empty());
+  auto r = medvqa("ask --model " + model_ + " --image " + image + " --question 'Is there a fracture?' --json");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  EXPECT_TRUE(j["answer"].is_string());
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 8);  // 8 image queries + the prompt
+  EXPECT_NE(j["notice"].get<std::string>().find("not validated for clinical use"), std::string::npos);
+  auto text = medvqa("ask --model " + model_ + " --image " + image + " -q 'Which organ?'");
+  EXPECT_EQ(text.status, 0) << text.output;
+  EXPECT_NE(text.output.find("not validated for clinical use"), std::string::npos);
+}
+
+TEST_F(Cli, BadInputGivesAClearErrorAndExitCode1) {
+  std::string image = first_image(testing::data_root() + "/vqa-rad/images");
+  auto empty = medvqa("ask --model " + model_ + " --image " + image + " --question '   '");
+  EXPECT_EQ(empty.status, 1);
+  EXPECT_NE(empty.output.find("question is empty"), std::string::npos) << empty.output;
+
+  std::ofstream(tmp_.file("corrupt.jpg")) << "\xff\xd8\xff\xe0 not really a jpeg";
+  auto corrupt = medvqa("ask --model " + model_ + " --image " + tmp_.file("corrupt.jpg") + " -q 'Is it normal?'");
+  EXPECT_EQ(corrupt.status, 1);
+  EXPECT_NE(corrupt.output.find("corrupt.jpg"), std::string::npos) << corrupt.output;
+
+  auto no_model = medvqa("ask --model " + tmp_.file("nowhere") + " --image " + image + " -q 'Is it normal?'");
+  EXPECT_EQ(no_model.status, 1);
+  EXPECT_NE(no_model.output.find("nowhere"), std::string::npos) << no_model.output;
+
+  // A truncated checkpoint names the file and the problem.
+  std::filesystem::resize_file(model_ + "/model.safetensors", 1000);
+  auto truncated = medvqa("ask --model " + model_ + " --image " + image + " -q 'Is it normal?'");
+  EXPECT_EQ(truncated.status, 1);
+  EXPECT_NE(truncated.output.find("model.safetensors"), std::string::npos) << truncated.output;
+}
+
+TEST_F(Cli, InspectListsTensorsAndConfig) {
+  auto r = medvqa("inspect " + model_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("language_model.transformer.h.0.self_attention.query_key_value.weight"), std::string::npos);
+  EXPECT_NE(r.output.find("visual.trunk.pos_embed"), std::string::npos);
+  EXPECT_NE(r.output.find("num_query_tokens"), std::string::npos);
+}
+
+TEST_F(Cli, HelpExplainsEverySubcommand) {
+  auto r = medvqa("--help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* sub : {"ask", "inspect", "convert", "create-model"})
+    EXPECT_NE(r.output.find(sub), std::string::npos) << sub;
+  EXPECT_NE(medvqa("no-such-command").status, 0);
+}
+
+}  // namespace
+}  // namespace medvqa
