@@ -1,0 +1,259 @@
+#include "eval/report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "io/atomic_file.h"
+
+namespace medvqa::eval {
+
+namespace {
+
+using json = nlohmann::ordered_json;
+
+constexpr const char* kNoGroup = "(none)";
+
+const char* kExactMatchDescription =
+    "normalized exact match: data::normalize_answer(prediction) == data::normalize_answer(reference); "
+    "the main metric";
+const char* kTokenRecallDescription =
+    "LLaVA-Med style recall, open questions only: the fraction of the normalized reference's "
+    "whitespace tokens found among the prediction's tokens, averaged over open questions";
+const char* kNearestDescription =
+    "MedVInT style: the normalized prediction is mapped to the candidate answer (the training answer set) "
+    "with the highest difflib SequenceMatcher(None, candidate, prediction).ratio() (the first on ties, "
+    "none when every ratio is 0), which must then equal the normalized reference";
+
+std::string group_key(const std::string& v) { return v.empty() ? kNoGroup : v; }
+
+json value_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json count_json(const Mean& m) {
+  return {{"n", m.n}, {"correct", static_cast<size_t>(std::llround(m.sum))}, {"value", value_json(m.value())}};
+}
+
+json scoped_json(const ScopedMean& s) {
+  return {{"closed", count_json(s.closed)}, {"open", count_json(s.open)}, {"all", count_json(s.all)}};
+}
+
+json recall_json(const Mean& m) { return {{"open", {{"n", m.n}, {"value", value_json(m.value())}}}}; }
+
+json group_json(const GroupScores& g) {
+  return {{"n", g.n},
+          {"n_closed", g.n_closed},
+          {"n_open", g.n_open},
+          {kExactMatch, scoped_json(g.exact_match)},
+          {kOpenTokenRecall, recall_json(g.open_token_recall)},
+          {kNearestCandidate, scoped_json(g.nearest_candidate)}};
+}
+
+json groups_json(const std::map<std::string, GroupScores>& groups) {
+  json out = json::object();
+  for (const auto& [k, g] : groups) out[k] = group_json(g);
+  return out;
+}
+
+std::string dump(const json& j, int indent) {
+  // Invalid UTF-8 in a model's output must not make the report unwritable.
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+// Terminal columns of a code point: 2 for East Asian wide and full-width characters (CJK, Hangul,
+// full-width forms), else 1. Enough to keep Chinese group names aligned.
+size_t columns(char32_t c) {
+  const bool wide = (c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0xA4CF && c != 0x303F) ||
+                    (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
+                    (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x20000 && c <= 0x3FFFD);
+  return wide ? 2 : 1;
+}
+
+size_t display_width(const std::string& s) {
+  size_t w = 0;
+  for (char32_t c : utf8_to_code_points(s)) w += columns(c);
+  return w;
+}
+
+std::string pad_right(const std::string& s, size_t width) {
+  const size_t w = display_width(s);
+  return w >= width ? s : s + std::string(width - w, ' ');
+}
+
+std::string pad_left(const std::string& s, size_t width) {
+  const size_t w = display_width(s);
+  return w >= width ? s : std::string(width - w, ' ') + s;
+}
+
+std::string percent(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", *v * 100.0);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<double> Mean::value() const {
+  if (n == 0) return std::nullopt;
+  return sum / static_cast<double>(n);
+}
+
+void ScopedMean::add(bool is_closed, double v) {
+  (is_closed ? closed : open).add(v);
+  all.add(v);
+}
+
+void GroupScores::add(const ScoredPrediction& s) {
+  ++n;
+  ++(s.closed ? n_closed : n_open);
+  exact_match.add(s.closed, s.exact_match ? 1.0 : 0.0);
+  if (s.token_recall) open_token_recall.add(*s.token_recall);
+  if (s.nearest_available) nearest_candidate.add(s.closed, s.nearest_correct ? 1.0 : 0.0);
+}
+
+Report evaluate(const std::vector<Prediction>& predictions, const std::vector<std::string>& candidate_answers,
+                const ReportMeta& meta) {
+  Report r;
+  r.meta = meta;
+  const CandidateSet candidates(candidate_answers);
+  r.candidates = candidates.size();
+  NearestCache cache;
+  r.predictions.reserve(predictions.size());
+  for (const auto& p : predictions) {
+    ScoredPrediction s = score(p, candidates, &cache);
+    r.total.add(s);
+    r.by_answer_type[s.closed ? "CLOSED" : "OPEN"].add(s);
+    r.by_question_type[group_key(p.question_type)].add(s);
+    r.by_language[group_key(p.language)].add(s);
+    r.predictions.push_back(std::move(s));
+  }
+  return r;
+}
+
+json report_json(const Report& r) {
+  const GroupScores& t = r.total;
+  json metrics = {
+      {kExactMatch,
+       {{"description", kExactMatchDescription},
+        {"closed", count_json(t.exact_match.closed)},
+        {"open", count_json(t.exact_match.open)},
+        {"all", count_json(t.exact_match.all)}}},
+      {kOpenTokenRecall,
+       {{"description", kTokenRecallDescription}, {"open", recall_json(t.open_token_recall)["open"]}}},
+      {kNearestCandidate,
+       {{"description", kNearestDescription},
+        {"candidates", r.candidates},
+        {"available", r.candidates > 0},
+        {"closed", count_json(t.nearest_candidate.closed)},
+        {"open", count_json(t.nearest_candidate.open)},
+        {"all", count_json(t.nearest_candidate.all)}}},
+  };
+  return {
+      {"n", t.n},
+      {"n_closed", t.n_closed},
+      {"n_open", t.n_open},
+      {"main_metric", kExactMatch},
+      {"overall", value_json(t.exact_match.all.value())},
+      {"closed", value_json(t.exact_match.closed.value())},
+      {"open", value_json(t.exact_match.open.value())},
+      {"metrics", metrics},
+      {"breakdown",
+       {{"answer_type", groups_json(r.by_answer_type)},
+        {"question_type", groups_json(r.by_question_type)},
+        {"language", groups_json(r.by_language)}}},
+      {"meta",
+       {{"dataset", r.meta.dataset},
+        {"split_path", r.meta.split_path},
+        {"model_path", r.meta.model_path},
+        {"date", r.meta.date}}},
+  };
+}
+
+json prediction_json(const ScoredPrediction& s) {
+  const Prediction& p = s.input;
+  json j = {
+      {"id", p.id},
+      {"question", p.question},
+      {"reference", p.answer},
+      {"prediction", p.prediction},
+      {"reference_normalized", s.reference_normalized},
+      {"prediction_normalized", s.prediction_normalized},
+      {"answer_type", s.closed ? "CLOSED" : "OPEN"},
+      {"question_type", p.question_type},
+      {"language", p.language},
+      {"correct",
+       {{kExactMatch, s.exact_match},
+        {kNearestCandidate, s.nearest_available ? json(s.nearest_correct) : json(nullptr)}}},
+      {kOpenTokenRecall, value_json(s.token_recall)},
+      {kNearestCandidate,
+       {{"answer", s.nearest ? json(*s.nearest) : json(nullptr)}, {"ratio", s.nearest_ratio}}},
+  };
+  if (!p.closed_probabilities.empty()) j["closed_probabilities"] = p.closed_probabilities;
+  return j;
+}
+
+std::string format_table(const Report& r) {
+  struct Row {
+    std::string label;
+    size_t n;
+    std::optional<double> em, recall, nearest;
+  };
+  std::vector<Row> rows;
+  auto group_row = [](const std::string& label, const GroupScores& g) {
+    return Row{label, g.n, g.exact_match.all.value(), g.open_token_recall.value(), g.nearest_candidate.all.value()};
+  };
+  const GroupScores& t = r.total;
+  rows.push_back(group_row("all", t));
+  rows.push_back({"closed", t.n_closed, t.exact_match.closed.value(), std::nullopt, t.nearest_candidate.closed.value()});
+  rows.push_back({"open", t.n_open, t.exact_match.open.value(), t.open_token_recall.value(),
+                  t.nearest_candidate.open.value()});
+  std::vector<std::pair<size_t, std::string>> headings;  // row index -> section heading before it
+  auto section = [&](const std::string& name, const std::map<std::string, GroupScores>& groups) {
+    headings.emplace_back(rows.size(), name);
+    for (const auto& [k, g] : groups) rows.push_back(group_row("  " + k, g));
+  };
+  section("by question_type", r.by_question_type);
+  section("by language", r.by_language);
+
+  size_t w0 = std::string("group").size();
+  for (const auto& row : rows) w0 = std::max(w0, display_width(row.label));
+  for (const auto& h : headings) w0 = std::max(w0, display_width(h.second));
+  const size_t wn = 7;
+  const std::string h1 = kExactMatch, h2 = kOpenTokenRecall, h3 = kNearestCandidate;
+  const size_t w1 = h1.size(), w2 = h2.size(), w3 = h3.size();
+
+  std::string out = pad_right("group", w0) + "  " + pad_left("n", wn) + "  " + h1 + "  " + h2 + "  " + h3 + "\n";
+  out += std::string(w0 + wn + w1 + w2 + w3 + 8, '-') + "\n";
+  size_t next_heading = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    while (next_heading < headings.size() && headings[next_heading].first == i) {
+      out += headings[next_heading++].second + "\n";
+    }
+    const Row& row = rows[i];
+    out += pad_right(row.label, w0) + "  " + pad_left(std::to_string(row.n), wn) + "  " + pad_left(percent(row.em), w1) +
+           "  " + pad_left(percent(row.recall), w2) + "  " + pad_left(percent(row.nearest), w3) + "\n";
+  }
+  while (next_heading < headings.size()) out += headings[next_heading++].second + "\n";
+  out += "Values in %; '-': no questions in scope.\n"
+         "exact_match (main metric), nearest_candidate: all questions of the row; open_token_recall: its open "
+         "questions only.\n"
+         "nearest_candidate: over " +
+         std::to_string(r.candidates) + " candidate answers" +
+         (r.candidates == 0 ? " (unavailable: no candidate answer set)" : "") + ".\n";
+  return out;
+}
+
+void write_report(const Report& report, const std::string& path) {
+  io::write_file_atomically(path, dump(report_json(report), 2) + "\n");
+}
+
+void write_predictions(const Report& report, const std::string& path) {
+  std::string out;
+  for (const auto& s : report.predictions) {
+    out += dump(prediction_json(s), -1);
+    out += '\n';
+  }
+  io::write_file_atomically(path, out);
+}
+
+}  // namespace medvqa::eval

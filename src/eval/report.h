@@ -1,0 +1,92 @@
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "eval/metrics.h"
+
+namespace medvqa::eval {
+
+// A running mean. value() is nullopt when nothing was added: a metric over zero questions is
+// reported as JSON null and "-" in the table, never as 0 and never as a division by zero.
+struct Mean {
+  size_t n = 0;
+  double sum = 0.0;
+  void add(double v) {
+    ++n;
+    sum += v;
+  }
+  std::optional<double> value() const;
+};
+
+// A metric over closed, open and all questions of a group.
+struct ScopedMean {
+  Mean closed, open, all;
+  void add(bool is_closed, double v);
+};
+
+// Every metric over one group of questions.
+struct GroupScores {
+  size_t n = 0, n_closed = 0, n_open = 0;
+  ScopedMean exact_match;
+  Mean open_token_recall;        // open questions only, by definition
+  ScopedMean nearest_candidate;  // all Means empty when there is no candidate set
+  void add(const ScoredPrediction& s);
+};
+
+// Supplied by the caller, copied into the report as "meta".
+struct ReportMeta {
+  std::string dataset;
+  std::string split_path;
+  std::string model_path;
+  std::string date;
+};
+
+struct Report {
+  ReportMeta meta;
+  size_t candidates = 0;  // size of the nearest_candidate answer set after normalization
+  GroupScores total;
+  // Breakdowns, keyed by the group's value; an empty value is the group "(none)".
+  std::map<std::string, GroupScores> by_answer_type;    // "CLOSED", "OPEN"
+  std::map<std::string, GroupScores> by_question_type;  // compound VQA-RAD types stay one group
+  std::map<std::string, GroupScores> by_language;
+  std::vector<ScoredPrediction> predictions;  // in input order
+};
+
+// Scores every prediction. `candidate_answers` is the nearest_candidate answer set (normally every
+// answer of the training split, raw: it is normalized here); when it is empty, nearest_candidate is
+// reported as unavailable (null). Throws medvqa::Error on an answer_type other than CLOSED/OPEN.
+Report evaluate(const std::vector<Prediction>& predictions, const std::vector<std::string>& candidate_answers,
+                const ReportMeta& meta);
+
+// The report as JSON, keys in the order below:
+//   n, n_closed, n_open, main_metric ("exact_match"),
+//   overall, closed, open      exact_match as a fraction in [0, 1], null over zero questions,
+//   metrics                    {exact_match, open_token_recall, nearest_candidate}, each with a
+//                              description and {closed, open, all} -> {n, correct?, value}
+//                              (open_token_recall: open only),
+//   breakdown                  {answer_type, question_type, language} -> group -> {n, n_closed,
+//                              n_open, exact_match, open_token_recall, nearest_candidate},
+//   meta                       {dataset, split_path, model_path, date}.
+nlohmann::ordered_json report_json(const Report& report);
+
+// One JSON object per question: id, question, reference, prediction, reference_normalized,
+// prediction_normalized, answer_type, question_type, language, correct {exact_match,
+// nearest_candidate}, open_token_recall (null for closed), nearest_candidate {answer, ratio} and
+// closed_probabilities when the prediction has any.
+nlohmann::ordered_json prediction_json(const ScoredPrediction& s);
+
+// A fixed-width table for stdout: group, n, exact_match, open_token_recall, nearest_candidate, as
+// percentages; rows all/closed/open, then the question_type and language breakdowns (the
+// answer_type breakdown is the closed/open rows). Widths count East Asian wide characters as 2.
+std::string format_table(const Report& report);
+
+// Write the JSON report / the JSONL predictions atomically (io::write_file_atomically).
+void write_report(const Report& report, const std::string& path);
+void write_predictions(const Report& report, const std::string& path);
+
+}  // namespace medvqa::eval
