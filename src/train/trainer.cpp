@@ -1,0 +1,431 @@
+#include "train/trainer.h"
+
+#include <ATen/autocast_mode.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <numeric>
+#include <sstream>
+
+#include "data/normalize.h"
+#include "io/atomic_file.h"
+#include "io/error.h"
+#include "model/init.h"
+#include "model/lora.h"
+#include "model/pretrained.h"
+#include "train/schedule.h"
+
+namespace medvqa::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Matmuls in bf16 with fp32 master weights, for as long as the guard lives.
+class AutocastGuard {
+ public:
+  explicit AutocastGuard(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+    at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool enabled_;
+};
+
+uint64_t mix(uint64_t a, uint64_t b) {
+  uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
+  x ^= x >> 31;
+  x *= 0xBF58476D1CE4E5B9ull;
+  return x ^ (x >> 29);
+}
+
+void fsync_tree(const fs::path& dir) {
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+}
+
+// Replaces `dir` by a directory that `write` fills, so that at every moment one complete version
+// exists on disk: write beside it, sync, move the old one aside, move the new one in, delete the
+// old. A reader that finds only `dir.old` (a crash between the two renames) uses that.
+void replace_directory(const fs::path& dir, const std::function<void(const fs::path&)>& write) {
+  fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write(tmp);
+  fsync_tree(tmp);
+  if (fs::exists(dir)) {
+    fs::remove_all(old);
+    fs::rename(dir, old);
+  }
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+fs::path existing_directory(const fs::path& dir) {
+  if (fs::exists(dir)) return dir;
+  fs::path old = dir.string() + ".old";
+  return fs::exists(old) ? old : fs::path();
+}
+
+std::string format_duration(double seconds) {
+  int64_t s = int64_t(seconds);
+  std::ostringstream out;
+  out << s / 3600 << ":" << std::setw(2) << std::setfill('0') << (s / 60) % 60 << ":" << std::setw(2) << s % 60;
+  return out.str();
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config, bool verbose) : config_(std::move(config)), verbose_(verbose) {
+  if (config_.threads > 0) torch::set_num_threads(config_.threads);
+  if (!config_.init_model.empty()) {
+    model_ = model::load_medvqa(config_.init_model);
+    tokenizer_ = text::Tokenizer::from_file((fs::path(config_.init_model) / "tokenizer.json").string());
+  } else {
+    model_ = model::MedVqaModel(model::MedVqaConfig::from_json(model::read_json_file(config_.model_config)));
+    model::init_weights(*model_, 0.02, config_.init_seed);
+    tokenizer_ = text::Tokenizer::from_file(config_.tokenizer);
+  }
+  if (tokenizer_->vocab_size() > model_->config.text.vocab_size)
+    throw Error("tokenizer has more tokens than the language model's vocab_size");
+  if (config_.prompt_template) model_->config.prompt_template = *config_.prompt_template;
+  fs::path adapter = fs::path(config_.init_model) / "adapter" / "adapter_config.json";
+  if (!config_.init_model.empty() && fs::exists(adapter)) {
+    config_.lora = model::LoraConfig::from_json(model::read_json_file(adapter.string()));
+  } else if (config_.lora) {
+    model::add_lora(*model_->language_model, *config_.lora);
+  }
+  model_->train();
+
+  const auto& v = model_->config.vision;
+  preprocess_.image_size = int(v.image_size);
+  preprocess_.mean = v.mean;
+  preprocess_.std = v.std;
+  format_ = {model_->config.prompt_template, config_.caption_prompt, config_.max_prompt_tokens,
+             config_.max_target_tokens, model_->config.text.eos_token_id};
+  augmentation_ = {config_.crop_scale_min, config_.flip_probability, config_.color_jitter};
+
+  train_ = load_samples(config_.train, verbose_);
+  validation_ = load_samples(config_.validation, verbose_);
+  if (train_.empty()) throw Error("training config '" + config_.name + "': the training sources hold no examples");
+  for (const auto& s : train_) train_tokens_.push_back(tokenize_sample(s, *tokenizer_, format_));
+  for (const auto& s : validation_) validation_tokens_.push_back(tokenize_sample(s, *tokenizer_, format_));
+  std::vector<std::string> paths;
+  for (const auto* set : {&train_, &validation_})
+    for (const auto& s : *set) paths.push_back(s.image_path);
+  auto t0 = std::chrono::steady_clock::now();
+  images_ = std::make_unique<ImageCache>(paths, preprocess_, config_.loader_threads);
+  if (verbose_)
+    std::cerr << "decoded " << images_->size() << " images in "
+              << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
+  set_trainable();
+  build_optimizer();
+}
+
+void Trainer::set_trainable() {
+  trainable_.clear();
+  for (auto& p : model_->named_parameters()) {
+    const std::string& name = p.key();
+    bool train = false;
+    for (const auto& prefix : config_.trainable) {
+      if (prefix == "*" || (prefix == "lora" && name.find(".lora_") != std::string::npos) ||
+          (prefix != "lora" && name.rfind(prefix, 0) == 0 && name.find(".lora_") == std::string::npos))
+        train = true;
+    }
+    p.value().set_requires_grad(train);
+    if (train) trainable_.emplace_back(name, p.value());
+  }
+  if (trainable_.empty()) throw Error("training config: 'trainable' selects no parameter of the model");
+  if (verbose_) {
+    int64_t n = 0, total = 0;
+    for (const auto& [_, t] : trainable_) n += t.numel();
+    for (const auto& p : model_->parameters()) total += p.numel();
+    std::cerr << "training " << n << " of " << total << " parameters\n";
+  }
+}
+
+void Trainer::build_optimizer() {
+  // No weight decay on biases, norms and other vectors (the usual AdamW grouping).
+  std::vector<torch::Tensor> decay, no_decay;
+  for (const auto& [name, t] : trainable_) (t.dim() >= 2 && name != "query_tokens" ? decay : no_decay).push_back(t);
+  auto options = torch::optim::AdamWOptions(config_.lr)
+                     .betas({config_.beta1, config_.beta2})
+                     .eps(config_.eps)
+                     .weight_decay(config_.weight_decay);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
+  auto no_decay_options = options;
+  no_decay_options.weight_decay(0.0);
+  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(no_decay_options));
+  optimizer_ = std::make_unique<torch::optim::AdamW>(groups, options);
+}
+
+Batch Trainer::next_batch() {
+  std::vector<const Sample*> samples;
+  std::vector<const TokenizedSample*> tokens;
+  while (int64_t(samples.size()) < config_.batch_size) {
+    if (order_.empty() || state_.cursor >= int64_t(order_.size())) {
+      if (!order_.empty()) {
+        ++state_.epoch;
+        state_.cursor = 0;
+      }
+      order_.resize(train_.size());
+      std::iota(order_.begin(), order_.end(), 0);
+      std::mt19937_64 shuffle(mix(config_.seed, uint64_t(state_.epoch)));
+      std::shuffle(order_.begin(), order_.end(), shuffle);
+    }
+    int64_t i = order_[size_t(state_.cursor++)];
+    samples.push_back(&train_[size_t(i)]);
+    tokens.push_back(&train_tokens_[size_t(i)]);
+  }
+  std::mt19937_64 rng(mix(mix(config_.seed, uint64_t(state_.epoch)), uint64_t(state_.cursor)));
+  return make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, &rng);
+}
+
+torch::Tensor Trainer::loss(const Batch& batch) {
+  AutocastGuard autocast(config_.dtype == "bfloat16");
+  auto prefix = model_->image_prefix(batch.pixels);
+  auto [embeds, mask] = model_->language_inputs(prefix, batch.input_ids, batch.attention_mask);
+  auto hidden = model_->language_model->transformer(embeds, mask);
+  const int64_t Q = prefix.size(1), T = batch.input_ids.size(1);
+  auto targets = batch.labels != -100;
+  // Logits only where a target token is predicted: the vocabulary projection is the costliest
+  // matmul of a small model, and the other positions carry no loss.
+  auto h = hidden.narrow(1, Q, T).index({targets});
+  auto logits = model_->language_model->logits(h).to(torch::kFloat32);
+  return torch::nn::functional::cross_entropy(logits, batch.labels.index({targets}));
+}
+
+StepMetrics Trainer::step() {
+  auto t0 = std::chrono::steady_clock::now();
+  torch::manual_seed(mix(config_.seed, uint64_t(state_.step) + 1));
+  double lr = learning_rate(state_.step, config_.lr, config_.warmup_steps, config_.max_steps, config_.min_lr_ratio);
+  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  optimizer_->zero_grad();
+  double total = 0;
+  for (int64_t micro = 0; micro < config_.grad_accum; ++micro) {
+    auto l = loss(next_batch()) / double(config_.grad_accum);
+    l.backward();
+    total += l.item<double>();
+  }
+  if (!std::isfinite(total))
+    throw Error("training '" + config_.name + "' stopped: the loss is " + std::to_string(total) + " at step " +
+                std::to_string(state_.step) + "; the last good checkpoint is in " + checkpoint_dir() +
+                " (lower lr, or check the data)");
+  std::vector<torch::Tensor> params;
+  for (const auto& [_, t] : trainable_) params.push_back(t);
+  double grad_norm = torch::nn::utils::clip_grad_norm_(params, config_.grad_clip > 0 ? config_.grad_clip : 1e30);
+  optimizer_->step();
+  ++state_.step;
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {state_.step, total, lr, grad_norm, double(config_.batch_size * config_.grad_accum) / seconds};
+}
+
+EvalMetrics Trainer::evaluate(int64_t limit) {
+  EvalMetrics m;
+  size_t n = validation_.size();
+  if (limit > 0) n = std::min(n, size_t(limit));
+  if (n == 0) return m;
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  double loss_sum = 0;
+  int64_t batches = 0, correct = 0, correct_closed = 0, correct_open = 0;
+  const int64_t B = std::max<int64_t>(1, config_.batch_size);
+  for (size_t start = 0; start < n; start += size_t(B)) {
+    std::vector<const Sample*> samples;
+    std::vector<const TokenizedSample*> tokens;
+    for (size_t i = start; i < std::min(n, start + size_t(B)); ++i) {
+      samples.push_back(&validation_[i]);
+      tokens.push_back(&validation_tokens_[i]);
+    }
+    auto batch = make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, nullptr);
+    loss_sum += loss(batch).item<double>();
+    ++batches;
+    if (samples.front()->question.empty()) continue;  // captions: loss only
+    // Greedy answers from the prompts alone, left-padded as at inference.
+    int64_t longest = 0;
+    for (const auto* t : tokens) longest = std::max<int64_t>(longest, int64_t(t->prompt.size()));
+    auto ids = torch::full({int64_t(tokens.size()), longest}, model_->config.text.pad_token_id, torch::kLong);
+    auto mask = torch::zeros({int64_t(tokens.size()), longest}, torch::kLong);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      const auto& p = tokens[i]->prompt;
+      int64_t off = longest - int64_t(p.size());
+      ids[int64_t(i)].narrow(0, off, int64_t(p.size())).copy_(torch::tensor(p, torch::kLong));
+      mask[int64_t(i)].narrow(0, off, int64_t(p.size())).fill_(1);
+    }
+    model::GenerationOptions g;
+    g.max_new_tokens = config_.max_target_tokens;
+    g.eos_token_id = model_->config.text.eos_token_id;
+    g.pad_token_id = model_->config.text.pad_token_id;
+    torch::Tensor out;
+    {
+      AutocastGuard autocast(config_.dtype == "bfloat16");
+      out = model_->generate(batch.pixels, ids, mask, g).tokens;
+    }
+    for (size_t i = 0; i < samples.size(); ++i) {
+      std::vector<int64_t> answer;
+      for (int64_t j = 0; j < out.size(1); ++j) {
+        int64_t t = out[int64_t(i)][j].item<int64_t>();
+        if (t == g.eos_token_id || t == g.pad_token_id) break;
+        answer.push_back(t);
+      }
+      bool ok = data::normalize_answer(tokenizer_->decode(answer, true)) == samples[i]->target;
+      bool closed = samples[i]->example.answer_type == "CLOSED";
+      ++m.n;
+      (closed ? m.n_closed : m.n_open)++;
+      correct += ok;
+      (closed ? correct_closed : correct_open) += ok;
+    }
+  }
+  model_->train();
+  m.loss = loss_sum / double(batches);
+  if (m.n) m.overall = double(correct) / double(m.n);
+  if (m.n_closed) m.closed = double(correct_closed) / double(m.n_closed);
+  if (m.n_open) m.open = double(correct_open) / double(m.n_open);
+  return m;
+}
+
+std::string Trainer::checkpoint_dir() const { return (fs::path(config_.output_dir) / "checkpoint").string(); }
+
+void Trainer::save_checkpoint() {
+  replace_directory(checkpoint_dir(), [&](const fs::path& dir) {
+    model::save_medvqa(model_, (dir / "model").string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
+    tokenizer_->save((dir / "model" / "tokenizer.json").string());
+    torch::save(*optimizer_, (dir / "optimizer.pt").string());
+    nlohmann::json s = {{"step", state_.step},
+                        {"epoch", state_.epoch},
+                        {"cursor", state_.cursor},
+                        {"best_metric", state_.best_metric},
+                        {"best_step", state_.best_step},
+                        {"evals_without_improvement", state_.evals_without_improvement},
+                        {"config", config_.to_json()}};
+    io::write_file_atomically((dir / "trainer_state.json").string(), s.dump(2) + "\n");
+  });
+}
+
+void Trainer::load_checkpoint() {
+  fs::path dir = existing_directory(checkpoint_dir());
+  if (dir.empty()) throw Error("no checkpoint to resume in " + checkpoint_dir());
+  auto s = model::read_json_file((dir / "trainer_state.json").string());
+  auto loaded = model::load_medvqa((dir / "model").string());
+  // Copy into the existing parameters, which the optimizer already refers to.
+  torch::NoGradGuard no_grad;
+  auto source = loaded->named_parameters();
+  for (auto& p : model_->named_parameters()) {
+    auto* t = source.find(p.key());
+    if (t == nullptr) throw Error((dir / "model").string() + ": checkpoint lacks " + p.key());
+    p.value().copy_(*t);
+  }
+  torch::load(*optimizer_, (dir / "optimizer.pt").string());
+  state_.step = s.at("step").get<int64_t>();
+  state_.epoch = s.at("epoch").get<int64_t>();
+  state_.cursor = s.at("cursor").get<int64_t>();
+  state_.best_metric = s.at("best_metric").get<double>();
+  state_.best_step = s.at("best_step").get<int64_t>();
+  state_.evals_without_improvement = s.at("evals_without_improvement").get<int64_t>();
+  order_.clear();
+  if (state_.cursor > 0 || state_.epoch > 0) {
+    // Rebuild the current epoch's order; next_batch continues at the cursor.
+    order_.resize(train_.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    std::mt19937_64 shuffle(mix(config_.seed, uint64_t(state_.epoch)));
+    std::shuffle(order_.begin(), order_.end(), shuffle);
+  }
+  if (verbose_) std::cerr << "resumed from " << dir.string() << " at step " << state_.step << "\n";
+}
+
+void Trainer::save_best() {
+  replace_directory(fs::path(config_.output_dir) / "best", [&](const fs::path& dir) {
+    model::save_medvqa(model_, dir.string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
+    tokenizer_->save((dir / "tokenizer.json").string());
+  });
+}
+
+void Trainer::append_metrics(const nlohmann::json& line) {
+  std::ofstream out(fs::path(config_.output_dir) / "metrics.jsonl", std::ios::app);
+  out << line.dump() << "\n";
+}
+
+void Trainer::run(bool resume, int64_t stop_after) {
+  fs::create_directories(config_.output_dir);
+  io::write_file_atomically((fs::path(config_.output_dir) / "config.json").string(), config_.to_json().dump(2) + "\n");
+  if (resume && !existing_directory(checkpoint_dir()).empty()) load_checkpoint();
+  const bool tty = verbose_ && isatty(STDERR_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  const int64_t first = state_.step;
+  double recent_loss = 0;
+  int64_t steps_this_call = 0;
+  while (state_.step < config_.max_steps) {
+    auto m = step();
+    ++steps_this_call;
+    recent_loss = recent_loss == 0 ? m.loss : 0.9 * recent_loss + 0.1 * m.loss;
+    append_metrics({{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"grad_norm", m.grad_norm},
+                    {"samples_per_second", m.samples_per_second}, {"epoch", state_.epoch}});
+    double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double eta = elapsed / double(state_.step - first) * double(config_.max_steps - state_.step);
+    if (tty) {
+      int width = 30, filled = int(width * state_.step / config_.max_steps);
+      std::cerr << "\r[" << std::string(size_t(filled), '#') << std::string(size_t(width - filled), '.') << "] "
+                << state_.step << "/" << config_.max_steps << " loss " << std::fixed << std::setprecision(4)
+                << recent_loss << " lr " << std::scientific << std::setprecision(2) << m.lr << std::fixed
+                << std::setprecision(1) << " " << m.samples_per_second << " samples/s ETA " << format_duration(eta)
+                << "   " << std::flush;
+    } else if (verbose_ && (state_.step % config_.log_every == 0 || state_.step == 1)) {
+      std::cerr << "step " << state_.step << "/" << config_.max_steps << " loss " << m.loss << " lr " << m.lr
+                << " grad_norm " << m.grad_norm << " samples/s " << m.samples_per_second << " eta "
+                << format_duration(eta) << "\n";
+    }
+    bool last = state_.step == config_.max_steps;
+    bool stop = false;
+    if (!validation_.empty() && config_.eval_every > 0 && (state_.step % config_.eval_every == 0 || last)) {
+      auto e = evaluate(config_.eval_limit);
+      bool vqa = e.n > 0;
+      double metric = vqa ? e.overall : -e.loss;  // captions: lower loss is better
+      if (tty) std::cerr << "\n";
+      if (verbose_)
+        std::cerr << "eval step " << state_.step << ": loss " << e.loss << (vqa ? " exact match " : "")
+                  << (vqa ? std::to_string(e.overall) + " (closed " + std::to_string(e.closed) + ", open " +
+                                std::to_string(e.open) + ", n " + std::to_string(e.n) + ")"
+                          : std::string())
+                  << "\n";
+      append_metrics({{"step", state_.step}, {"eval_loss", e.loss}, {"exact_match", e.overall},
+                      {"exact_match_closed", e.closed}, {"exact_match_open", e.open}, {"eval_n", e.n}});
+      if (metric > state_.best_metric || state_.best_step < 0) {
+        state_.best_metric = metric;
+        state_.best_step = state_.step;
+        state_.evals_without_improvement = 0;
+        save_best();
+      } else if (config_.early_stopping_patience > 0 &&
+                 ++state_.evals_without_improvement >= config_.early_stopping_patience) {
+        if (verbose_) std::cerr << "early stopping: no improvement in " << config_.early_stopping_patience << " evaluations\n";
+        stop = true;
+      }
+    }
+    bool pause = stop_after > 0 && steps_this_call >= stop_after;
+    if (last || stop || pause || (config_.checkpoint_every > 0 && state_.step % config_.checkpoint_every == 0))
+      save_checkpoint();
+    if (stop || pause) break;
+  }
+  if (tty) std::cerr << "\n";
+  // Without evaluations the last model is the result.
+  if (state_.best_step < 0 && state_.step == config_.max_steps) save_best();
+}
+
+}  // namespace medvqa::train

@@ -1,0 +1,87 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "model/medvqa_model.h"
+#include "text/tokenizer.h"
+#include "train/batch.h"
+#include "train/config.h"
+#include "train/samples.h"
+
+namespace medvqa::train {
+
+// What a checkpoint must hold, besides model and optimizer, for a resumed run to continue
+// exactly: the step and the data position (the order of each epoch is a seeded permutation and
+// every step reseeds the generators from (seed, step), so no generator state needs saving).
+struct TrainerState {
+  int64_t step = 0;
+  int64_t epoch = 0;
+  int64_t cursor = 0;  // next position in the epoch's order
+  double best_metric = -1;
+  int64_t best_step = -1;
+  int64_t evals_without_improvement = 0;
+};
+
+struct StepMetrics {
+  int64_t step;
+  double loss, lr, grad_norm, samples_per_second;
+};
+
+struct EvalMetrics {
+  double loss = 0;
+  int64_t n = 0, n_closed = 0, n_open = 0;
+  double overall = 0, closed = 0, open = 0;  // normalized exact match
+};
+
+// The training loop of one stage (medvqa train --config FILE).
+class Trainer {
+ public:
+  explicit Trainer(TrainConfig config, bool verbose = true);
+
+  // Continues from output_dir/checkpoint when `resume` and one exists. `stop_after` (>0) ends
+  // the run after that many optimizer steps in this call, as if it were killed (for tests).
+  void run(bool resume, int64_t stop_after = 0);
+
+  // One optimizer step (grad_accum micro-batches); returns the mean loss.
+  StepMetrics step();
+  EvalMetrics evaluate(int64_t limit);
+  // The mean loss over a batch: cross-entropy of the target tokens only.
+  torch::Tensor loss(const Batch& batch);
+
+  void save_checkpoint();
+  void load_checkpoint();
+
+  const TrainerState& state() const { return state_; }
+  model::MedVqaModel& model() { return model_; }
+  const std::vector<std::pair<std::string, torch::Tensor>>& trainable() const { return trainable_; }
+
+ private:
+  Batch next_batch();
+  void set_trainable();
+  void build_optimizer();
+  void save_best();  // output_dir/best: a model directory that `ask`, `eval` and the next stage load
+  void append_metrics(const nlohmann::json& line);
+  std::string checkpoint_dir() const;
+
+  TrainConfig config_;
+  bool verbose_;
+  model::MedVqaModel model_{nullptr};
+  std::optional<text::Tokenizer> tokenizer_;
+  image::PreprocessConfig preprocess_;
+  TextFormat format_;
+  Augmentation augmentation_;
+  std::vector<Sample> train_, validation_;
+  std::vector<TokenizedSample> train_tokens_, validation_tokens_;
+  std::unique_ptr<ImageCache> images_;
+  std::vector<int64_t> order_;
+  std::vector<std::pair<std::string, torch::Tensor>> trainable_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  TrainerState state_;
+};
+
+}  // namespace medvqa::train
