@@ -165,7 +165,9 @@ json report_json(const Report& r) {
        {{"dataset", r.meta.dataset},
         {"split_path", r.meta.split_path},
         {"model_path", r.meta.model_path},
-        {"date", r.meta.date}}},
+        {"date", r.meta.date},
+        {"languages", r.meta.languages},
+        {"selection", r.meta.selection}}},
   };
 }
 

@@ -44,6 +44,10 @@ struct ReportMeta {
   std::string split_path;
   std::string model_path;
   std::string date;
+  std::vector<std::string> languages;  // of the questions evaluated
+  // Which questions of the split file were evaluated, when not all of them (a holdout slice, a
+  // limit): a score over a subset must not pass for one over the whole split.
+  std::string selection = "all";
 };
 
 struct Report {
@@ -71,7 +75,7 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
 //                              (open_token_recall: open only),
 //   breakdown                  {answer_type, question_type, language} -> group -> {n, n_closed,
 //                              n_open, exact_match, open_token_recall, nearest_candidate},
-//   meta                       {dataset, split_path, model_path, date}.
+//   meta                       {dataset, split_path, model_path, date, languages, selection}.
 nlohmann::ordered_json report_json(const Report& report);
 
 // One JSON object per question: id, question, reference, prediction, reference_normalized,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "data/closed.h"
 #include "io/error.h"
 #include "model/pretrained.h"
 
@@ -110,7 +111,18 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
       out.push_back(t);
     }
     Answer a;
-    a.text = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
+    a.generated = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
+    a.text = a.generated;
+    auto candidates = data::closed_candidates(questions[size_t(i)]);
+    if (!candidates.empty()) {
+      auto probs = candidate_probabilities(prefix.narrow(0, i, 1), prompts[size_t(i)], candidates);
+      size_t best = 0;
+      for (size_t k = 0; k < candidates.size(); ++k) {
+        a.closed_probabilities.emplace_back(candidates[k], probs[k]);
+        if (probs[k] > probs[best]) best = k;
+      }
+      if (options.rank_closed) a.text = candidates[best];
+    }
     a.prompt_tokens = full_mask[i].sum().item<int64_t>();
     a.completion_tokens = int64_t(out.size());
     a.image_seconds = image_seconds;
@@ -118,6 +130,43 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
     answers.push_back(std::move(a));
   }
   return answers;
+}
+
+std::vector<double> Answerer::candidate_probabilities(const torch::Tensor& prefix, const std::string& prompt,
+                                                      const std::vector<std::string>& candidates) {
+  torch::InferenceMode inference;
+  const auto prompt_ids = tokenizer_.encode(prompt);
+  const int64_t K = int64_t(candidates.size()), P = int64_t(prompt_ids.size());
+  std::vector<std::vector<int64_t>> answers;
+  size_t longest = 0;
+  for (const auto& c : candidates) {
+    answers.push_back(tokenizer_.encode(" " + c));
+    answers.back().push_back(model_->config.text.eos_token_id);
+    longest = std::max(longest, answers.back().size());
+  }
+  // [prompt ; candidate ; EOS ; pad], one row per candidate, all behind the same image prefix.
+  auto ids = torch::full({K, P + int64_t(longest)}, model_->config.text.pad_token_id, torch::kLong);
+  auto mask = torch::zeros_like(ids);
+  for (int64_t k = 0; k < K; ++k) {
+    std::vector<int64_t> row(prompt_ids);
+    row.insert(row.end(), answers[size_t(k)].begin(), answers[size_t(k)].end());
+    ids[k].narrow(0, 0, int64_t(row.size())).copy_(torch::tensor(row, torch::kLong));
+    mask[k].narrow(0, 0, int64_t(row.size())).fill_(1);
+  }
+  auto [embeds, full_mask] = model_->language_inputs(prefix.expand({K, -1, -1}), ids.to(device_), mask.to(device_));
+  auto hidden = model_->language_model->transformer(embeds, full_mask);
+  const int64_t Q = prefix.size(1);
+  std::vector<double> scores;
+  for (int64_t k = 0; k < K; ++k) {
+    const auto& a = answers[size_t(k)];
+    // Position Q+P-1+j predicts answer token j.
+    auto h = hidden[k].narrow(0, Q + P - 1, int64_t(a.size()));
+    auto logp = torch::log_softmax(model_->language_model->logits(h).to(torch::kFloat32), -1);
+    auto target = torch::tensor(a, torch::kLong).to(device_).unsqueeze(1);
+    scores.push_back(logp.gather(1, target).sum().item<double>());
+  }
+  auto probs = torch::softmax(torch::tensor(scores, torch::kFloat64), 0);
+  return std::vector<double>(probs.data_ptr<double>(), probs.data_ptr<double>() + K);
 }
 
 Answer Answerer::answer(const image::Image& image, const std::string& question, const AnswerOptions& options) {

@@ -1,0 +1,211 @@
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "app/commands.h"
+#include "data/readers.h"
+#include "data/split.h"
+#include "eval/report.h"
+#include "infer/answerer.h"
+#include "infer/evaluate.h"
+#include "io/error.h"
+#include "model/pretrained.h"
+
+namespace medvqa::app {
+namespace {
+namespace fs = std::filesystem;
+
+struct Options {
+  std::string model, dataset, questions, images, lang = "en", holdout_side = "val", dtype = "float32";
+  std::vector<std::string> train_answers;
+  double holdout_fraction = 0;
+  uint64_t holdout_seed = 0;
+  size_t limit = 0;
+  int64_t batch_size = 8;
+  bool rank_closed = false;
+  int threads = 0;
+  std::string out, predictions;
+};
+
+// "en,zh" -> {"en", "zh"}; "all" -> {} (the readers keep every language).
+std::vector<std::string> parse_languages(const std::string& list) {
+  if (list == "all") return {};
+  std::vector<std::string> languages;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) languages.push_back(item);
+  }
+  if (languages.empty()) throw Error("--lang: no language given (e.g. en, or en,zh, or all)");
+  return languages;
+}
+
+std::string utc_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool holdout(const Options& o) { return o.holdout_fraction > 0; }
+
+std::vector<data::VqaExample> holdout_slice(const std::vector<data::VqaExample>& examples, const Options& o,
+                                           const std::string& side) {
+  auto split = data::split_by_image(examples, o.holdout_fraction, o.holdout_seed);
+  return side == "val" ? split.val : split.train;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return fs::equivalent(a, b, ec);
+}
+
+// The nearest_candidate answer set. When a training file is the split the holdout slice was cut
+// from, only its training side counts: the slice's own answers would make the metric a lookup.
+std::vector<std::string> candidate_answers(const Options& o, const data::ReadOptions& read) {
+  data::ReadOptions answers_only = read;
+  answers_only.require_images = false;
+  std::vector<std::string> answers;
+  for (const auto& path : o.train_answers) {
+    data::ReadReport report;
+    auto examples = data::read_vqa(o.dataset, path, "", answers_only, &report);
+    if (!report.skipped.empty())
+      std::cerr << "warning: " << path << ": " << report.skipped.size()
+                << " rows skipped (first: " << report.skipped.front() << "); their answers are not candidates\n";
+    if (holdout(o) && same_file(path, o.questions)) examples = holdout_slice(examples, o, "train");
+    for (auto& e : examples) answers.push_back(std::move(e.answer));
+  }
+  return answers;
+}
+
+std::string describe_selection(const Options& o, size_t available) {
+  std::vector<std::string> parts;
+  if (holdout(o)) {
+    std::ostringstream s;
+    s << o.holdout_side << " side of a by-image holdout (fraction " << o.holdout_fraction << ", seed "
+      << o.holdout_seed << ")";
+    parts.push_back(s.str());
+  }
+  if (o.limit > 0 && o.limit < available) parts.push_back("first " + std::to_string(o.limit) + " questions");
+  if (parts.empty()) return "all";
+  std::string joined = parts.front();
+  for (size_t i = 1; i < parts.size(); ++i) joined += "; " + parts[i];
+  return joined;
+}
+
+std::vector<std::string> languages_of(const std::vector<eval::Prediction>& predictions) {
+  std::set<std::string> languages;
+  for (const auto& p : predictions) languages.insert(p.language);
+  return {languages.begin(), languages.end()};
+}
+
+// Prints progress to stderr at most every ten seconds, and once at the end.
+infer::Progress progress_printer() {
+  auto start = std::chrono::steady_clock::now();
+  auto last = start;
+  return [start, last](size_t done, size_t total) mutable {
+    auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last < std::chrono::seconds(10)) return;
+    last = now;
+    double seconds = std::chrono::duration<double>(now - start).count();
+    std::cerr << "answered " << done << "/" << total << " questions in " << int(seconds) << " s ("
+              << (seconds > 0 ? double(done) / seconds : 0.0) << " per second)\n";
+  };
+}
+
+const std::string& with_parent_dir(const std::string& path) {
+  fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+  return path;
+}
+
+int run(const Options& o) {
+  set_threads(o.threads);
+  data::ReadOptions read;
+  read.languages = parse_languages(o.lang);
+  data::ReadReport read_report;
+  auto examples = data::read_vqa(o.dataset, o.questions, o.images, read, &read_report);
+  std::cerr << "read " << examples.size() << " questions from " << o.questions << " (" << read_report.filtered
+            << " in other languages left out, " << read_report.skipped.size() << " unusable rows skipped)\n";
+  if (holdout(o)) examples = holdout_slice(examples, o, o.holdout_side);
+  const std::string selection = describe_selection(o, examples.size());
+  if (o.limit > 0 && o.limit < examples.size()) examples.resize(o.limit);
+  if (examples.empty()) throw Error(o.questions + ": no questions to evaluate (selection: " + selection + ")");
+  auto candidates = candidate_answers(o, read);
+
+  const std::string model_dir = o.model.empty() ? default_model_dir() : o.model;
+  auto answerer = infer::Answerer::load(model_dir, model::parse_dtype(o.dtype));
+  infer::AnswerOptions answer_options;
+  answer_options.rank_closed = o.rank_closed;
+  auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options);
+
+  eval::ReportMeta meta;
+  meta.dataset = o.dataset;
+  meta.split_path = o.questions;
+  meta.model_path = model_dir;
+  meta.date = utc_now();
+  meta.languages = languages_of(predictions);
+  meta.selection = selection;
+  auto report = eval::evaluate(predictions, candidates, meta);
+
+  std::cout << eval::format_table(report);
+  if (!o.out.empty()) {
+    eval::write_report(report, with_parent_dir(o.out));
+    std::cout << "report: " << o.out << "\n";
+  }
+  std::string predictions_path = o.predictions;
+  if (predictions_path.empty() && !o.out.empty())
+    predictions_path = fs::path(o.out).replace_extension(".predictions.jsonl").string();
+  if (!predictions_path.empty()) {
+    eval::write_predictions(report, with_parent_dir(predictions_path));
+    std::cout << "predictions: " << predictions_path << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_eval(CLI::App& root) {
+  auto o = std::make_shared<Options>();
+  auto* cmd = root.add_subcommand("eval",
+                                  "Answer every question of a dataset split and score the answers: normalized exact "
+                                  "match (the main metric) on closed, open and all questions, open-question token "
+                                  "recall and nearest-candidate matching");
+  cmd->add_option("--model", o->model, "Model directory (default: the shipped models/medvqa-small)");
+  // Names and files are checked by the readers, so that mistakes exit 1 with a message naming them.
+  cmd->add_option("--dataset", o->dataset, "Format of the split: slake, vqa-rad, vqa-med-2019 or pmc-vqa")->required();
+  cmd->add_option("--questions", o->questions, "The split file, e.g. slake/validate.json")->required();
+  cmd->add_option("--images", o->images, "Images folder (default: the release's layout beside the split file)");
+  cmd->add_option("--lang", o->lang, "Languages to evaluate, comma-separated (SLAKE: en,zh), or all (default: en)");
+  cmd->add_option("--train-answers", o->train_answers,
+                  "Training split file(s) of the same dataset whose answers are the nearest-candidate set "
+                  "(default: none; that metric is then reported unavailable)");
+  auto* fraction = cmd->add_option("--holdout-fraction", o->holdout_fraction,
+                                   "Evaluate on a by-image slice of the split holding this fraction of its images "
+                                   "(e.g. 0.1 for a validation slice of VQA-RAD's train split)")
+                       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--holdout-side", o->holdout_side, "Which side of the holdout to evaluate: val (default) or train")
+      ->check(CLI::IsMember({"train", "val"}))
+      ->needs(fraction);
+  cmd->add_option("--holdout-seed", o->holdout_seed, "Seed of the holdout split (default: 0)")->needs(fraction);
+  cmd->add_option("--limit", o->limit, "Evaluate only the first N questions (default: all)");
+  cmd->add_option("--batch-size", o->batch_size, "Questions per model call (default: 8)")->check(CLI::PositiveNumber);
+  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
+  cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
+  cmd->add_flag("--rank-closed", o->rank_closed,
+                "Answer closed questions with the most likely candidate (yes/no, or the options of an "
+                "\"A or B\" question) instead of free generation");
+  cmd->add_option("--out", o->out, "Write the JSON report here");
+  cmd->add_option("--predictions", o->predictions,
+                  "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");
+  return {cmd, [o]() { return run(*o); }};
+}
+
+}  // namespace medvqa::app

@@ -1,0 +1,79 @@
+#include "infer/evaluate.h"
+
+#include <algorithm>
+#include <deque>
+#include <future>
+#include <string>
+
+#include "io/error.h"
+
+namespace medvqa::infer {
+
+namespace {
+
+// Batches decoded ahead of the one the model is answering, one worker thread each. Three keep
+// the model fed even when a batch of large PNGs decodes slower than the model answers one.
+constexpr size_t kBatchesAhead = 3;
+
+std::vector<image::Image> load_images(const std::vector<data::VqaExample>& examples, size_t begin, size_t end) {
+  std::vector<image::Image> images;
+  images.reserve(end - begin);
+  for (size_t i = begin; i < end; ++i) {
+    try {
+      images.push_back(image::load_image(examples[i].image_path));
+    } catch (const Error& e) {
+      throw Error("question " + examples[i].id + ": " + e.what());
+    }
+  }
+  return images;
+}
+
+eval::Prediction prediction(const data::VqaExample& example, Answer answer) {
+  eval::Prediction p;
+  p.id = example.id;
+  p.question = example.question;
+  p.answer = example.answer;
+  p.prediction = std::move(answer.text);
+  p.closed_probabilities.insert(answer.closed_probabilities.begin(), answer.closed_probabilities.end());
+  p.answer_type = example.answer_type.empty() ? "OPEN" : example.answer_type;
+  p.question_type = example.question_type;
+  p.language = example.language;
+  return p;
+}
+
+}  // namespace
+
+std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data::VqaExample>& examples,
+                                      int64_t batch_size, const Progress& progress,
+                                      const AnswerOptions& options) {
+  if (batch_size < 1) throw Error("the batch size must be at least 1, got " + std::to_string(batch_size));
+  const size_t n = examples.size(), step = size_t(batch_size);
+
+  std::deque<std::future<std::vector<image::Image>>> loading;
+  size_t next_to_load = 0;
+  auto load_ahead = [&]() {
+    while (loading.size() < kBatchesAhead && next_to_load < n) {
+      const size_t begin = next_to_load, end = std::min(n, begin + step);
+      loading.push_back(std::async(std::launch::async, load_images, std::cref(examples), begin, end));
+      next_to_load = end;
+    }
+  };
+
+  std::vector<eval::Prediction> predictions;
+  predictions.reserve(n);
+  load_ahead();
+  for (size_t begin = 0; begin < n; begin += step) {
+    const size_t end = std::min(n, begin + step);
+    auto images = loading.front().get();
+    loading.pop_front();
+    load_ahead();
+    std::vector<std::string> questions;
+    for (size_t i = begin; i < end; ++i) questions.push_back(examples[i].question);
+    auto answers = answerer.answer(images, questions, options);
+    for (size_t i = begin; i < end; ++i) predictions.push_back(prediction(examples[i], std::move(answers[i - begin])));
+    if (progress) progress(end, n);
+  }
+  return predictions;
+}
+
+}  // namespace medvqa::infer

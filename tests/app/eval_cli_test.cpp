@@ -1,0 +1,142 @@
+// `medvqa eval` end to end on real dataset rows with a tiny random model.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+
+#include "testing/testing.h"
+
+namespace medvqa {
+namespace {
+
+struct Run {
+  int status;
+  std::string output;  // stdout, then stderr when `stderr_too`
+};
+
+Run medvqa(const std::string& args, bool stderr_too = true) {
+  Run r{0, ""};
+  const std::string redirect = stderr_too ? " 2>&1" : " 2>/dev/null";
+  FILE* p = popen((testing::binary_path() + " " + args + redirect).c_str(), "r");
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+size_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
+void expect_fraction_or_null(const nlohmann::json& v, const char* what) {
+  if (v.is_null()) return;
+  ASSERT_TRUE(v.is_number()) << what;
+  EXPECT_GE(v.get<double>(), 0.0) << what;
+  EXPECT_LE(v.get<double>(), 1.0) << what;
+}
+
+class EvalCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = tmp_.file("tiny");
+    auto r = medvqa("create-model --config " + testing::source_dir() + "/configs/models/tiny.json --tokenizer " +
+                    testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json --out " + model_);
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  std::string data(const std::string& path) const { return testing::data_root() + "/" + path; }
+
+  testing::TempDir tmp_;
+  std::string model_;
+};
+
+TEST_F(EvalCli, ScoresSlakeValidationRows) {
+  const std::string out = tmp_.file("reports/slake.json");
+  auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
+                      " --train-answers " + data("slake/train.json") + " --limit 8 --batch-size 3 --out " + out,
+                  /*stderr_too=*/false);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("group"), std::string::npos) << r.output;  // the table's header
+  EXPECT_NE(r.output.find("closed"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(out), std::string::npos) << r.output;
+
+  const auto j = read_json(out);
+  EXPECT_EQ(j.at("n"), 8);
+  EXPECT_EQ(j.at("n_closed").get<int>() + j.at("n_open").get<int>(), 8);
+  for (const char* key : {"overall", "closed", "open"}) expect_fraction_or_null(j.at(key), key);
+  EXPECT_EQ(j.at("metrics").at("nearest_candidate").at("available"), true);
+  EXPECT_GT(j.at("metrics").at("nearest_candidate").at("candidates").get<int>(), 100);
+  const auto& meta = j.at("meta");
+  EXPECT_EQ(meta.at("dataset"), "slake");
+  EXPECT_EQ(meta.at("split_path"), data("slake/validate.json"));
+  EXPECT_EQ(meta.at("model_path"), model_);
+  EXPECT_EQ(meta.at("languages"), nlohmann::json::array({"en"}));
+  EXPECT_EQ(meta.at("selection"), "first 8 questions");
+  const std::string date = meta.at("date");
+  EXPECT_EQ(date.size(), 20u) << date;  // 2024-05-01T12:00:00Z
+  EXPECT_EQ(date.back(), 'Z') << date;
+
+  EXPECT_EQ(count_lines(tmp_.file("reports/slake.predictions.jsonl")), 8u);
+}
+
+TEST_F(EvalCli, ChineseSlakeRowsOnRequest) {
+  const std::string out = tmp_.file("zh.json"), predictions = tmp_.file("zh-answers.jsonl");
+  auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
+                  " --lang zh --limit 3 --out " + out + " --predictions " + predictions);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = read_json(out);
+  EXPECT_EQ(j.at("meta").at("languages"), nlohmann::json::array({"zh"}));
+  EXPECT_EQ(j.at("metrics").at("nearest_candidate").at("available"), false);
+  EXPECT_EQ(count_lines(predictions), 3u);
+}
+
+TEST_F(EvalCli, ScoresAVqaRadHoldoutSlice) {
+  const std::string out = tmp_.file("rad.json");
+  auto r = medvqa("eval --model " + model_ + " --dataset vqa-rad --questions " + data("vqa-rad/trainset.json") +
+                  " --train-answers " + data("vqa-rad/trainset.json") +
+                  " --holdout-fraction 0.1 --holdout-side val --limit 8 --out " + out);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto j = read_json(out);
+  EXPECT_EQ(j.at("n"), 8);
+  for (const char* key : {"overall", "closed", "open"}) expect_fraction_or_null(j.at(key), key);
+  EXPECT_EQ(j.at("meta").at("selection"), "val side of a by-image holdout (fraction 0.1, seed 0); first 8 questions");
+  EXPECT_EQ(count_lines(tmp_.file("rad.predictions.jsonl")), 8u);
+
+  // The slice's own answers are not candidates: the training side alone is smaller than the file.
+  const std::string whole = tmp_.file("whole.json");
+  ASSERT_EQ(medvqa("eval --model " + model_ + " --dataset vqa-rad --questions " + data("vqa-rad/trainset.json") +
+                   " --train-answers " + data("vqa-rad/trainset.json") + " --limit 1 --out " + whole)
+                .status,
+            0);
+  EXPECT_LT(j.at("metrics").at("nearest_candidate").at("candidates").get<int>(),
+            read_json(whole).at("metrics").at("nearest_candidate").at("candidates").get<int>());
+}
+
+TEST_F(EvalCli, BadInputGivesAClearErrorAndExitCode1) {
+  const std::string common = "eval --model " + model_ + " --limit 2 ";
+  auto dataset = medvqa(common + "--dataset vqa-rad-2 --questions " + data("vqa-rad/trainset.json"));
+  EXPECT_EQ(dataset.status, 1) << dataset.output;
+  EXPECT_NE(dataset.output.find("unknown VQA format \"vqa-rad-2\""), std::string::npos) << dataset.output;
+
+  auto missing = medvqa(common + "--dataset slake --questions " + tmp_.file("no-such-split.json"));
+  EXPECT_EQ(missing.status, 1) << missing.output;
+  EXPECT_NE(missing.output.find("no-such-split.json"), std::string::npos) << missing.output;
+
+  auto images = medvqa(common + "--dataset slake --questions " + data("slake/validate.json") + " --images " +
+                       tmp_.path());
+  EXPECT_EQ(images.status, 1) << images.output;
+  EXPECT_NE(images.output.find("image not found: " + tmp_.path()), std::string::npos) << images.output;
+}
+
+}  // namespace
+}  // namespace medvqa

@@ -1,0 +1,78 @@
+// Closed questions: candidate answers ranked by the model's likelihood.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "infer/answerer.h"
+#include "model/config.h"
+#include "model/init.h"
+#include "testing/testing.h"
+
+namespace medvqa {
+namespace {
+
+infer::Answerer random_tiny_answerer() {
+  auto config = model::MedVqaConfig::from_json(model::read_json_file(testing::source_dir() + "/configs/models/tiny.json"));
+  model::MedVqaModel m(config);
+  model::init_weights(*m, 0.5, 11);  // large weights: candidates get clearly different scores
+  m->eval();
+  auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
+  return infer::Answerer(m, std::move(tokenizer), "tiny", torch::kCPU);
+}
+
+image::Image test_image() {
+  return image::load_image(testing::data_root() + "/slake/imgs/xmlab1/source.jpg");
+}
+
+TEST(ClosedRanking, ProbabilitiesAreTheNormalizedSequenceLikelihoods) {
+  auto answerer = random_tiny_answerer();
+  torch::NoGradGuard no_grad;
+  auto prefix = answerer.model()->image_prefix(answerer.pixels({test_image()}));
+  const std::string prompt = answerer.prompt("Is this a CT or an MRI?");
+  const std::vector<std::string> candidates = {"ct", "mri"};
+  auto probs = answerer.candidate_probabilities(prefix, prompt, candidates);
+  ASSERT_EQ(probs.size(), 2u);
+  EXPECT_NEAR(probs[0] + probs[1], 1.0, 1e-9);
+
+  // Brute force: the full forward pass of each [prompt ; candidate ; EOS] alone.
+  std::vector<double> logl;
+  auto& m = answerer.model();
+  for (const auto& c : candidates) {
+    auto p = answerer.tokenizer().encode(prompt);
+    auto a = answerer.tokenizer().encode(" " + c);
+    a.push_back(m->config.text.eos_token_id);
+    std::vector<int64_t> row(p);
+    row.insert(row.end(), a.begin(), a.end());
+    auto ids = torch::tensor(row, torch::kLong).unsqueeze(0);
+    auto logits = m->forward(answerer.pixels({test_image()}), ids, torch::ones_like(ids));
+    auto logp = torch::log_softmax(logits[0], -1);
+    const int64_t start = m->config.num_query_tokens + int64_t(p.size()) - 1;
+    double sum = 0;
+    for (size_t j = 0; j < a.size(); ++j) sum += logp[start + int64_t(j)][a[j]].item<double>();
+    logl.push_back(sum);
+  }
+  double expected0 = 1.0 / (1.0 + std::exp(logl[1] - logl[0]));
+  EXPECT_NEAR(probs[0], expected0, 1e-4);
+}
+
+TEST(ClosedRanking, ClosedQuestionsAnswerWithTheBestCandidate) {
+  auto answerer = random_tiny_answerer();
+  infer::AnswerOptions ranked;
+  ranked.rank_closed = true;
+  auto a = answerer.answer(test_image(), "Is there a fracture?", ranked);
+  ASSERT_EQ(a.closed_probabilities.size(), 2u);
+  auto best = std::max_element(a.closed_probabilities.begin(), a.closed_probabilities.end(),
+                               [](const auto& x, const auto& y) { return x.second < y.second; });
+  EXPECT_EQ(a.text, best->first);
+  infer::AnswerOptions free;
+  free.rank_closed = false;
+  auto g = answerer.answer(test_image(), "Is there a fracture?", free);
+  EXPECT_EQ(g.text, g.generated);
+  EXPECT_EQ(g.closed_probabilities.size(), 2u);  // reported either way
+  auto open = answerer.answer(test_image(), "Which organ is shown?", ranked);
+  EXPECT_TRUE(open.closed_probabilities.empty());
+  EXPECT_EQ(open.text, open.generated);
+}
+
+}  // namespace
+}  // namespace medvqa
