@@ -14,7 +14,7 @@ Command add_ask(CLI::App& root) {
     std::string model, image, question, dtype = "float32";
     int max_new_tokens = 0, threads = 0;
     double temperature = 0;
-    bool json = false;
+    bool json = false, rank_closed = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("ask", "Answer a question about one image (JPEG or PNG)");
@@ -26,6 +26,8 @@ Command add_ask(CLI::App& root) {
   cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--json", o->json, "Print a JSON object instead of text");
+  cmd->add_flag("--rank-closed", o->rank_closed,
+                "Answer a closed question with its most likely candidate answer instead of free generation");
   return {cmd, [o]() {
     set_threads(o->threads);
     std::string dir = o->model.empty() ? default_model_dir() : o->model;
@@ -34,6 +36,7 @@ Command add_ask(CLI::App& root) {
     infer::AnswerOptions options;
     options.max_new_tokens = o->max_new_tokens;
     options.temperature = o->temperature;
+    options.rank_closed = o->rank_closed;
     auto a = answerer.answer(image, o->question, options);
     if (o->json) {
       nlohmann::json j = {{"model", dir},
@@ -43,6 +46,11 @@ Command add_ask(CLI::App& root) {
                           {"usage", {{"prompt_tokens", a.prompt_tokens}, {"completion_tokens", a.completion_tokens}}},
                           {"timings", {{"image_seconds", a.image_seconds}, {"generate_seconds", a.generate_seconds}}},
                           {"notice", infer::kResearchNotice}};
+      if (!a.closed_probabilities.empty()) {
+        j["closed_probabilities"] = nlohmann::json::object();
+        for (const auto& [candidate, p] : a.closed_probabilities) j["closed_probabilities"][candidate] = p;
+        j["generated"] = a.generated;
+      }
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << a.text << "\n\n(" << infer::kResearchNotice << ")\n";

@@ -3,7 +3,6 @@
 
 #include "app/commands.h"
 #include "io/error.h"
-#include "model/init.h"
 #include "model/pretrained.h"
 #include "text/tokenizer.h"
 
@@ -23,13 +22,11 @@ Command add_create_model(CLI::App& root) {
   cmd->add_option("--out", o->out, "Directory to write")->required();
   cmd->add_option("--seed", o->seed, "Initialisation seed");
   return {cmd, [o]() {
-    auto config = model::MedVqaConfig::from_json(model::read_json_file(o->config));
+    auto m = model::create_medvqa(o->config, o->seed);
     auto tokenizer = text::Tokenizer::from_file(o->tokenizer);
-    if (tokenizer.vocab_size() > config.text.vocab_size)
+    if (tokenizer.vocab_size() > m->config.text.vocab_size)
       throw Error(o->tokenizer + ": " + std::to_string(tokenizer.vocab_size()) + " tokens do not fit the config's vocab_size " +
-                  std::to_string(config.text.vocab_size));
-    model::MedVqaModel m(config);
-    model::init_weights(*m, 0.02, o->seed);
+                  std::to_string(m->config.text.vocab_size));
     model::save_medvqa(m, o->out);
     tokenizer.save((std::filesystem::path(o->out) / "tokenizer.json").string());
     int64_t n = 0;

@@ -16,6 +16,10 @@ Command add_ask(CLI::App& root);
 Command add_inspect(CLI::App& root);
 Command add_convert(CLI::App& root);
 Command add_create_model(CLI::App& root);
+Command add_tokenizer(CLI::App& root);
+Command add_train(CLI::App& root);
+Command add_export(CLI::App& root);
+Command add_eval(CLI::App& root);
 
 // The shipped default model: $MEDVQA_MODEL, else models/medvqa-small beside the executable's
 // project tree (build/src/medvqa → models/), else in the current directory.

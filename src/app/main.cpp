@@ -18,6 +18,10 @@ int main(int argc, char** argv) {
       medvqa::app::add_inspect(app),
       medvqa::app::add_convert(app),
       medvqa::app::add_create_model(app),
+      medvqa::app::add_tokenizer(app),
+      medvqa::app::add_train(app),
+      medvqa::app::add_export(app),
+      medvqa::app::add_eval(app),
   };
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include "io/checkpoint.h"
 #include "io/error.h"
 #include "io/safetensors.h"
+#include "model/init.h"
 #include "model/lora.h"
 #include "model/weights.h"
 
@@ -61,18 +62,20 @@ OpenClipVision load_open_clip_vision(const std::string& dir, torch::Dtype dtype,
   return visual;
 }
 
-MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype, torch::Device device, bool merge_adapter) {
-  auto json = read_json_file(in_dir(dir, "config.json"));
-  MedVqaModel model(MedVqaConfig::from_json(json));
-  model->to(device, dtype);
-  auto state = io::load_checkpoint(dir);
-  LoadReport report = load_weights(*model, state, "", dir);
-  // Parts the fused checkpoint lacks come from their own published checkpoints.
+namespace {
+
+// Loads the parts that `state` lacks (vision tower, language model) from the checkpoints the
+// config names ("vision_weights", "language_weights", relative to `base`), and returns the
+// parameter prefixes that were filled that way.
+std::vector<std::string> load_external_parts(MedVqaModel& model, const nlohmann::json& json, const io::StateDict& state,
+                                             const std::string& base, const std::string& origin) {
+  std::vector<std::string> filled;
   auto external = [&](const char* field, const char* prefix) -> std::string {
     if (has_key_with_prefix(state, prefix)) return "";
     if (!json.contains(field) || !json[field].is_string())
-      throw Error(dir + ": model.safetensors has no " + prefix + "* weights and config.json names no " + field);
-    return in_dir(dir, json[field].get<std::string>());
+      throw Error(origin + ": no " + prefix + "* weights, and the config names no " + field);
+    filled.push_back(prefix);
+    return in_dir(base, json[field].get<std::string>());
   };
   std::string vision_path = external("vision_weights", "visual.");
   std::string language_path = external("language_weights", "language_model.");
@@ -81,10 +84,23 @@ MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype, torch::Devic
                      vision_path);
   if (!language_path.empty())
     load_bloom_weights(model->language_model, io::load_checkpoint(language_path), "", language_path);
+  return filled;
+}
+
+}  // namespace
+
+MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype, torch::Device device, bool merge_adapter) {
+  auto json = read_json_file(in_dir(dir, "config.json"));
+  MedVqaModel model(MedVqaConfig::from_json(json));
+  model->to(device, dtype);
+  auto state = io::load_checkpoint(dir);
+  LoadReport report = load_weights(*model, state, "", dir);
+  // Parts the fused checkpoint lacks come from their own published checkpoints.
+  auto filled = load_external_parts(model, json, state, dir, dir);
   std::vector<std::string> missing;
   for (const auto& m : report.missing) {
-    bool external_part = (!vision_path.empty() && m.rfind("visual.", 0) == 0) ||
-                         (!language_path.empty() && m.rfind("language_model.", 0) == 0);
+    bool external_part = false;
+    for (const auto& prefix : filled) external_part |= m.rfind(prefix, 0) == 0;
     if (!external_part) missing.push_back(m);
   }
   report.missing = missing;
@@ -94,6 +110,15 @@ MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype, torch::Devic
     if (merge_adapter) merge_lora(*model->language_model);
   }
   model->eval();
+  return model;
+}
+
+MedVqaModel create_medvqa(const std::string& config_path, uint64_t seed) {
+  auto json = read_json_file(config_path);
+  MedVqaModel model(MedVqaConfig::from_json(json));
+  init_weights(*model, 0.02, seed);
+  if (json.contains("vision_weights") || json.contains("language_weights"))
+    load_external_parts(model, json, io::StateDict(), fs::path(config_path).parent_path().string(), config_path);
   return model;
 }
 

@@ -32,6 +32,12 @@ VisionConfig read_open_clip_config(const std::string& dir);
 MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
                         torch::Device device = torch::kCPU, bool merge_adapter = false);
 
+// A freshly initialised model from a config file (training from scratch, or the paper's
+// start: the config's "vision_weights"/"language_weights", relative to the config file, fill
+// the vision tower and the language model from their published checkpoints; Q-Former and
+// projection start random).
+MedVqaModel create_medvqa(const std::string& config_path, uint64_t seed = 0);
+
 // Writes a medvqa model directory (config.json, model.safetensors) atomically, file by file.
 // LoRA branches, if any, go to `adapter/` in PEFT format (with `lora`'s config) instead.
 void save_medvqa(MedVqaModel& model, const std::string& dir, torch::Dtype dtype = torch::kFloat32,

@@ -99,8 +99,7 @@ Trainer::Trainer(TrainConfig config, bool verbose) : config_(std::move(config)),
     model_ = model::load_medvqa(config_.init_model);
     tokenizer_ = text::Tokenizer::from_file((fs::path(config_.init_model) / "tokenizer.json").string());
   } else {
-    model_ = model::MedVqaModel(model::MedVqaConfig::from_json(model::read_json_file(config_.model_config)));
-    model::init_weights(*model_, 0.02, config_.init_seed);
+    model_ = model::create_medvqa(config_.model_config, config_.init_seed);
     tokenizer_ = text::Tokenizer::from_file(config_.tokenizer);
   }
   if (tokenizer_->vocab_size() > model_->config.text.vocab_size)
