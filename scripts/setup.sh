@@ -33,6 +33,8 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+# Paths relative to the checkout, so clones in other folders (CI) hit the same cache entries.
+export CCACHE_BASEDIR=$PWD
 # PCH-friendly ccache settings: the precompiled header changes mtime on every clean build.
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
