@@ -10,7 +10,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
   nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
   libpng-dev libjpeg62-turbo-dev zlib1g-dev libdcmtk-dev dcmtk
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgloo-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch
 )
 missing=()

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace medvqa::app {
@@ -10,22 +11,38 @@ Command add_train(CLI::App& root) {
     std::string config;
     bool resume = false;
     int threads = 0;
+    int nproc = 1;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("train",
                                   "Train one stage (captioning, general VQA or radiology VQA) from a JSON config "
-                                  "(configs/train/); writes checkpoints, metrics.jsonl and the best model");
-  cmd->add_option("--config", o->config, "Stage config, e.g. configs/train/small-3-slake.json")
+                                  "(configs/train/); writes checkpoints, metrics.jsonl and the best model. "
+                                  "Data-parallel under torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, "
+                                  "MASTER_ADDR, MASTER_PORT) or with --nproc");
+  cmd->add_option("--config", o->config, "Stage config, e.g. configs/train/small-3-slake-vqa-rad.json")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_flag("--resume", o->resume, "Continue from the run's last checkpoint (exactly where it stopped)");
-  cmd->add_option("--threads", o->threads, "CPU threads (default: the config's, else all cores)");
+  cmd->add_option("--threads", o->threads, "CPU threads per process (default: the config's, else the cores / nproc)");
+  cmd->add_option("--nproc", o->nproc,
+                  "Data-parallel worker processes on this machine (each takes batch_size samples per step)")
+      ->check(CLI::PositiveNumber);
   return {cmd, [o]() {
+    auto env = train::DistributedEnv::from_environment();
+    if (o->nproc > 1 && env.world_size == 1) {
+      std::vector<std::string> args = {"train", "--config", o->config};
+      if (o->resume) args.push_back("--resume");
+      if (o->threads > 0) args.insert(args.end(), {"--threads", std::to_string(o->threads)});
+      return train::launch_local_workers(o->nproc, args);
+    }
     auto config = train::TrainConfig::from_file(o->config);
     if (o->threads > 0) config.threads = o->threads;
-    train::Trainer trainer(config);
+    std::shared_ptr<train::Communicator> communicator;
+    if (env.world_size > 1) communicator = std::make_shared<train::Communicator>(env);
+    train::Trainer trainer(config, true, communicator);
     trainer.run(o->resume);
-    std::cout << "finished at step " << trainer.state().step << "; best model: " << config.output_dir << "/best\n";
+    if (env.rank == 0)
+      std::cout << "finished at step " << trainer.state().step << "; best model: " << config.output_dir << "/best\n";
     return 0;
   }};
 }

@@ -1,5 +1,7 @@
 #include "model/init.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <string>
 
 namespace medvqa::model {
@@ -11,7 +13,9 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 void init_weights(torch::nn::Module& module, double std, uint64_t seed) {
   torch::NoGradGuard no_grad;
-  torch::manual_seed(seed);
+  // A private generator: initialising a model leaves the global one alone (other threads, e.g.
+  // data-parallel ranks in one process, may be drawing from it). Same stream as manual_seed(seed).
+  at::Generator generator = at::detail::createCPUGenerator(seed);
   for (auto& item : module.named_modules()) {
     auto* ln = dynamic_cast<torch::nn::LayerNormImpl*>(item.value().get());
     for (auto& p : item.value()->named_parameters(/*recurse=*/false)) {
@@ -22,7 +26,7 @@ void init_weights(torch::nn::Module& module, double std, uint64_t seed) {
       } else if (ends_with(name, "bias")) {
         p.value().zero_();
       } else {
-        p.value().normal_(0.0, std);
+        p.value().normal_(0.0, std, generator);
       }
     }
   }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/error.h"
+
 namespace medvqa::train {
 
 TokenizedSample tokenize_sample(const Sample& sample, const text::Tokenizer& tokenizer, const TextFormat& format) {
@@ -55,13 +57,19 @@ torch::Tensor augment(const torch::Tensor& image, const Augmentation& a, std::mt
 
 Batch make_batch(const std::vector<const Sample*>& samples, const std::vector<const TokenizedSample*>& tokens,
                  const ImageCache& images, const image::PreprocessConfig& preprocess, int64_t pad_id,
-                 const Augmentation& augmentation, std::mt19937_64* rng) {
+                 const Augmentation& augmentation, const std::vector<uint64_t>* augmentation_seeds) {
   const int64_t B = int64_t(samples.size());
+  if (augmentation_seeds != nullptr && augmentation_seeds->size() != samples.size())
+    throw Error("make_batch: one augmentation seed per sample is needed");
   std::vector<torch::Tensor> pixels;
-  for (const auto* s : samples) {
-    const auto& img = images.get(s->image_path);
-    pixels.push_back(rng != nullptr && augmentation.enabled() ? augment(img, augmentation, *rng)
-                                                              : img.to(torch::kFloat32));
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const auto& img = images.get(samples[i]->image_path);
+    if (augmentation_seeds != nullptr && augmentation.enabled()) {
+      std::mt19937_64 rng((*augmentation_seeds)[i]);
+      pixels.push_back(augment(img, augmentation, rng));
+    } else {
+      pixels.push_back(img.to(torch::kFloat32));
+    }
   }
   int64_t T = 0;
   for (const auto* t : tokens) T = std::max<int64_t>(T, int64_t(t->prompt.size() + t->target.size()));

@@ -45,9 +45,11 @@ struct Augmentation {
   bool enabled() const { return crop_scale_min < 1.0 || flip_probability > 0 || color_jitter > 0; }
 };
 
-// Assembles a batch; `rng` drives augmentation (pass nullptr for none, as at evaluation).
+// Assembles a batch. Sample i is augmented with a generator seeded by augmentation_seeds[i]
+// (pass nullptr for no augmentation, as at evaluation): a sample's crop does not depend on which
+// batch or rank it lands in, so data-parallel runs see the same images as one process.
 Batch make_batch(const std::vector<const Sample*>& samples, const std::vector<const TokenizedSample*>& tokens,
                  const ImageCache& images, const image::PreprocessConfig& preprocess, int64_t pad_id,
-                 const Augmentation& augmentation, std::mt19937_64* rng);
+                 const Augmentation& augmentation, const std::vector<uint64_t>* augmentation_seeds);
 
 }  // namespace medvqa::train

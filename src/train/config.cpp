@@ -113,9 +113,25 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   return c;
 }
 
-TrainConfig TrainConfig::from_file(const std::string& path) {
+// A config may name another in "extends" and override some of its fields (JSON merge patch:
+// null removes a field), so variants such as the ablation runs restate only what differs.
+// The base must sit in the same directory, so relative paths mean the same in both.
+static json read_config_json(const std::string& path, int depth = 0) {
   auto j = model::read_json_file(path);
-  return from_json(j, fs::path(path).parent_path().string());
+  if (!j.contains("extends")) return j;
+  if (!j["extends"].is_string()) throw Error("training config " + path + ": 'extends' must be a file name");
+  if (depth > 8) throw Error("training config " + path + ": 'extends' chain too deep (a cycle?)");
+  auto base_path = fs::path(path).parent_path() / j["extends"].get<std::string>();
+  if (base_path.parent_path().lexically_normal() != fs::path(path).parent_path().lexically_normal())
+    throw Error("training config " + path + ": 'extends' must name a config in the same directory");
+  auto merged = read_config_json(base_path.string(), depth + 1);
+  j.erase("extends");
+  merged.merge_patch(j);
+  return merged;
+}
+
+TrainConfig TrainConfig::from_file(const std::string& path) {
+  return from_json(read_config_json(path), fs::path(path).parent_path().string());
 }
 
 json TrainConfig::to_json() const {

@@ -93,7 +93,9 @@ std::string format_duration(double seconds) {
 
 }  // namespace
 
-Trainer::Trainer(TrainConfig config, bool verbose) : config_(std::move(config)), verbose_(verbose) {
+Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator> communicator)
+    : config_(std::move(config)), verbose_(verbose), communicator_(std::move(communicator)) {
+  if (!is_writer()) verbose_ = false;
   if (config_.threads > 0) torch::set_num_threads(config_.threads);
   if (!config_.init_model.empty()) {
     model_ = model::load_medvqa(config_.init_model);
@@ -136,6 +138,11 @@ Trainer::Trainer(TrainConfig config, bool verbose) : config_(std::move(config)),
               << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
   set_trainable();
   build_optimizer();
+  // Ranks start from one set of weights even if their initialisations could differ.
+  if (communicator_) {
+    torch::NoGradGuard no_grad;
+    communicator_->broadcast(model_->parameters());
+  }
 }
 
 void Trainer::set_trainable() {
@@ -177,9 +184,14 @@ void Trainer::build_optimizer() {
 }
 
 Batch Trainer::next_batch() {
+  // Every rank draws the whole global batch from the shared order (so all cursors agree) and
+  // keeps its own slice of it.
+  const int64_t global = config_.batch_size * world_size();
+  const int64_t first = config_.batch_size * (communicator_ ? communicator_->rank() : 0);
   std::vector<const Sample*> samples;
   std::vector<const TokenizedSample*> tokens;
-  while (int64_t(samples.size()) < config_.batch_size) {
+  std::vector<uint64_t> seeds;
+  for (int64_t k = 0; k < global; ++k) {
     if (order_.empty() || state_.cursor >= int64_t(order_.size())) {
       if (!order_.empty()) {
         ++state_.epoch;
@@ -190,15 +202,17 @@ Batch Trainer::next_batch() {
       std::mt19937_64 shuffle(mix(config_.seed, uint64_t(state_.epoch)));
       std::shuffle(order_.begin(), order_.end(), shuffle);
     }
+    const uint64_t seed = mix(mix(config_.seed, uint64_t(state_.epoch)), uint64_t(state_.cursor));
     int64_t i = order_[size_t(state_.cursor++)];
+    if (k < first || k >= first + config_.batch_size) continue;
     samples.push_back(&train_[size_t(i)]);
     tokens.push_back(&train_tokens_[size_t(i)]);
+    seeds.push_back(seed);
   }
-  std::mt19937_64 rng(mix(mix(config_.seed, uint64_t(state_.epoch)), uint64_t(state_.cursor)));
-  return make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, &rng);
+  return make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, &seeds);
 }
 
-torch::Tensor Trainer::loss(const Batch& batch) {
+torch::Tensor Trainer::token_losses(const Batch& batch) {
   AutocastGuard autocast(config_.dtype == "bfloat16");
   auto prefix = model_->image_prefix(batch.pixels);
   auto [embeds, mask] = model_->language_inputs(prefix, batch.input_ids, batch.attention_mask);
@@ -209,32 +223,54 @@ torch::Tensor Trainer::loss(const Batch& batch) {
   // matmul of a small model, and the other positions carry no loss.
   auto h = hidden.narrow(1, Q, T).index({targets});
   auto logits = model_->language_model->logits(h).to(torch::kFloat32);
-  return torch::nn::functional::cross_entropy(logits, batch.labels.index({targets}));
+  return torch::nn::functional::cross_entropy(
+      logits, batch.labels.index({targets}),
+      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
 }
 
 StepMetrics Trainer::step() {
   auto t0 = std::chrono::steady_clock::now();
-  torch::manual_seed(mix(config_.seed, uint64_t(state_.step) + 1));
+  const int rank = communicator_ ? communicator_->rank() : 0;
+  torch::manual_seed(mix(mix(config_.seed, uint64_t(state_.step) + 1), uint64_t(rank)));
   double lr = learning_rate(state_.step, config_.lr, config_.warmup_steps, config_.max_steps, config_.min_lr_ratio);
   for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   optimizer_->zero_grad();
+  std::vector<Batch> micro;
+  double targets = 0;
+  for (int64_t k = 0; k < config_.grad_accum; ++k) {
+    micro.push_back(next_batch());
+    targets += double((micro.back().labels != -100).sum().item<int64_t>());
+  }
+  if (communicator_) targets = communicator_->all_reduce_sum(targets);
+  if (targets == 0) throw Error("training '" + config_.name + "': a step's batches hold no target tokens");
   double total = 0;
-  for (int64_t micro = 0; micro < config_.grad_accum; ++micro) {
-    auto l = loss(next_batch()) / double(config_.grad_accum);
+  for (const auto& batch : micro) {
+    auto l = token_losses(batch).sum() / targets;
     l.backward();
     total += l.item<double>();
+  }
+  std::vector<torch::Tensor> params, grads;
+  for (const auto& [_, t] : trainable_) {
+    params.push_back(t);
+    // A parameter this rank's batches did not reach still takes part in the sum.
+    if (!t.grad().defined()) t.mutable_grad() = torch::zeros_like(t);
+    grads.push_back(t.grad());
+  }
+  if (communicator_) {
+    grads.push_back(torch::tensor({total}, torch::kFloat32));
+    communicator_->all_reduce_sum(grads);
+    total = grads.back().item<double>();
   }
   if (!std::isfinite(total))
     throw Error("training '" + config_.name + "' stopped: the loss is " + std::to_string(total) + " at step " +
                 std::to_string(state_.step) + "; the last good checkpoint is in " + checkpoint_dir() +
                 " (lower lr, or check the data)");
-  std::vector<torch::Tensor> params;
-  for (const auto& [_, t] : trainable_) params.push_back(t);
   double grad_norm = torch::nn::utils::clip_grad_norm_(params, config_.grad_clip > 0 ? config_.grad_clip : 1e30);
   optimizer_->step();
   ++state_.step;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return {state_.step, total, lr, grad_norm, double(config_.batch_size * config_.grad_accum) / seconds};
+  return {state_.step, total, lr, grad_norm,
+          double(config_.batch_size * config_.grad_accum * world_size()) / seconds};
 }
 
 EvalMetrics Trainer::evaluate(int64_t limit) {
@@ -255,7 +291,7 @@ EvalMetrics Trainer::evaluate(int64_t limit) {
       tokens.push_back(&validation_tokens_[i]);
     }
     auto batch = make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, nullptr);
-    loss_sum += loss(batch).item<double>();
+    loss_sum += token_losses(batch).mean().item<double>();
     ++batches;
     if (samples.front()->question.empty()) continue;  // captions: loss only
     // Greedy answers from the prompts alone, left-padded as at inference.
@@ -304,6 +340,7 @@ EvalMetrics Trainer::evaluate(int64_t limit) {
 std::string Trainer::checkpoint_dir() const { return (fs::path(config_.output_dir) / "checkpoint").string(); }
 
 void Trainer::save_checkpoint() {
+  if (!is_writer()) return;
   replace_directory(checkpoint_dir(), [&](const fs::path& dir) {
     model::save_medvqa(model_, (dir / "model").string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
     tokenizer_->save((dir / "model" / "tokenizer.json").string());
@@ -351,6 +388,7 @@ void Trainer::load_checkpoint() {
 }
 
 void Trainer::save_best() {
+  if (!is_writer()) return;
   replace_directory(fs::path(config_.output_dir) / "best", [&](const fs::path& dir) {
     model::save_medvqa(model_, dir.string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
     tokenizer_->save((dir / "tokenizer.json").string());
@@ -358,13 +396,45 @@ void Trainer::save_best() {
 }
 
 void Trainer::append_metrics(const nlohmann::json& line) {
+  if (!is_writer()) return;
   std::ofstream out(fs::path(config_.output_dir) / "metrics.jsonl", std::ios::app);
   out << line.dump() << "\n";
 }
 
+// Evaluates, keeps the best model, and says whether early stopping ends the run.
+bool Trainer::evaluate_and_select(bool tty) {
+  bool stop = false;
+  auto e = evaluate(config_.eval_limit);
+  bool vqa = e.n > 0;
+  double metric = vqa ? e.overall : -e.loss;  // captions: lower loss is better
+  if (tty) std::cerr << "\n";
+  if (verbose_)
+    std::cerr << "eval step " << state_.step << ": loss " << e.loss << (vqa ? " exact match " : "")
+              << (vqa ? std::to_string(e.overall) + " (closed " + std::to_string(e.closed) + ", open " +
+                            std::to_string(e.open) + ", n " + std::to_string(e.n) + ")"
+                      : std::string())
+              << "\n";
+  append_metrics({{"step", state_.step}, {"eval_loss", e.loss}, {"exact_match", e.overall},
+                  {"exact_match_closed", e.closed}, {"exact_match_open", e.open}, {"eval_n", e.n}});
+  if (metric > state_.best_metric || state_.best_step < 0) {
+    state_.best_metric = metric;
+    state_.best_step = state_.step;
+    state_.evals_without_improvement = 0;
+    save_best();
+  } else if (config_.early_stopping_patience > 0 &&
+             ++state_.evals_without_improvement >= config_.early_stopping_patience) {
+    if (verbose_) std::cerr << "early stopping: no improvement in " << config_.early_stopping_patience << " evaluations\n";
+    stop = true;
+  }
+  return stop;
+}
+
 void Trainer::run(bool resume, int64_t stop_after) {
-  fs::create_directories(config_.output_dir);
-  io::write_file_atomically((fs::path(config_.output_dir) / "config.json").string(), config_.to_json().dump(2) + "\n");
+  if (is_writer()) {
+    fs::create_directories(config_.output_dir);
+    io::write_file_atomically((fs::path(config_.output_dir) / "config.json").string(),
+                              config_.to_json().dump(2) + "\n");
+  }
   if (resume && !existing_directory(checkpoint_dir()).empty()) load_checkpoint();
   const bool tty = verbose_ && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
@@ -394,27 +464,12 @@ void Trainer::run(bool resume, int64_t stop_after) {
     bool last = state_.step == config_.max_steps;
     bool stop = false;
     if (!validation_.empty() && config_.eval_every > 0 && (state_.step % config_.eval_every == 0 || last)) {
-      auto e = evaluate(config_.eval_limit);
-      bool vqa = e.n > 0;
-      double metric = vqa ? e.overall : -e.loss;  // captions: lower loss is better
-      if (tty) std::cerr << "\n";
-      if (verbose_)
-        std::cerr << "eval step " << state_.step << ": loss " << e.loss << (vqa ? " exact match " : "")
-                  << (vqa ? std::to_string(e.overall) + " (closed " + std::to_string(e.closed) + ", open " +
-                                std::to_string(e.open) + ", n " + std::to_string(e.n) + ")"
-                          : std::string())
-                  << "\n";
-      append_metrics({{"step", state_.step}, {"eval_loss", e.loss}, {"exact_match", e.overall},
-                      {"exact_match_closed", e.closed}, {"exact_match_open", e.open}, {"eval_n", e.n}});
-      if (metric > state_.best_metric || state_.best_step < 0) {
-        state_.best_metric = metric;
-        state_.best_step = state_.step;
-        state_.evals_without_improvement = 0;
-        save_best();
-      } else if (config_.early_stopping_patience > 0 &&
-                 ++state_.evals_without_improvement >= config_.early_stopping_patience) {
-        if (verbose_) std::cerr << "early stopping: no improvement in " << config_.early_stopping_patience << " evaluations\n";
-        stop = true;
+      if (is_writer()) stop = evaluate_and_select(tty);
+      if (communicator_) {
+        // The other ranks wait here while rank 0 evaluates, then learn whether to stop early.
+        auto flag = torch::tensor({stop ? 1 : 0}, torch::kInt32);
+        communicator_->broadcast({flag});
+        stop = flag.item<int>() != 0;
       }
     }
     bool pause = stop_after > 0 && steps_this_call >= stop_after;

@@ -11,6 +11,7 @@
 #include "text/tokenizer.h"
 #include "train/batch.h"
 #include "train/config.h"
+#include "train/distributed.h"
 #include "train/samples.h"
 
 namespace medvqa::train {
@@ -39,19 +40,25 @@ struct EvalMetrics {
 };
 
 // The training loop of one stage (medvqa train --config FILE).
+//
+// Data-parallel when given a Communicator: every rank walks the same global order, takes its
+// own slice of each global batch (batch_size samples per rank), and the gradients are summed
+// across ranks. The loss is normalized by the target tokens of the whole global step (all
+// micro-batches, all ranks), so N ranks × batch b × accumulation k trains exactly as one process
+// with batch N·b·k. Rank 0 evaluates, logs and writes checkpoints.
 class Trainer {
  public:
-  explicit Trainer(TrainConfig config, bool verbose = true);
+  explicit Trainer(TrainConfig config, bool verbose = true, std::shared_ptr<Communicator> communicator = nullptr);
 
   // Continues from output_dir/checkpoint when `resume` and one exists. `stop_after` (>0) ends
   // the run after that many optimizer steps in this call, as if it were killed (for tests).
   void run(bool resume, int64_t stop_after = 0);
 
-  // One optimizer step (grad_accum micro-batches); returns the mean loss.
+  // One optimizer step (grad_accum micro-batches on every rank); returns the mean token loss.
   StepMetrics step();
   EvalMetrics evaluate(int64_t limit);
-  // The mean loss over a batch: cross-entropy of the target tokens only.
-  torch::Tensor loss(const Batch& batch);
+  // Cross-entropy of each target token of the batch, flat: the loss covers answer tokens only.
+  torch::Tensor token_losses(const Batch& batch);
 
   void save_checkpoint();
   void load_checkpoint();
@@ -64,12 +71,16 @@ class Trainer {
   Batch next_batch();
   void set_trainable();
   void build_optimizer();
+  bool evaluate_and_select(bool tty);
   void save_best();  // output_dir/best: a model directory that `ask`, `eval` and the next stage load
   void append_metrics(const nlohmann::json& line);
   std::string checkpoint_dir() const;
+  bool is_writer() const { return communicator_ == nullptr || communicator_->rank() == 0; }
+  int world_size() const { return communicator_ ? communicator_->world_size() : 1; }
 
   TrainConfig config_;
   bool verbose_;
+  std::shared_ptr<Communicator> communicator_;
   model::MedVqaModel model_{nullptr};
   std::optional<text::Tokenizer> tokenizer_;
   image::PreprocessConfig preprocess_;

@@ -11,21 +11,8 @@
 namespace medvqa {
 namespace {
 
-struct Run {
-  int status;
-  std::string output;  // stdout and stderr together
-};
-
-Run medvqa(const std::string& args) {
-  std::string cmd = testing::binary_path() + " " + args + " 2>&1";
-  Run r{0, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::medvqa;
+using testing::Run;
 
 std::string first_image(const std::string& dir) {
   std::vector<std::string> files;

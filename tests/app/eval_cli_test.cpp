@@ -11,21 +11,8 @@
 namespace medvqa {
 namespace {
 
-struct Run {
-  int status;
-  std::string output;  // stdout, then stderr when `stderr_too`
-};
-
-Run medvqa(const std::string& args, bool stderr_too = true) {
-  Run r{0, ""};
-  const std::string redirect = stderr_too ? " 2>&1" : " 2>/dev/null";
-  FILE* p = popen((testing::binary_path() + " " + args + redirect).c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::medvqa;
+using testing::Run;
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);

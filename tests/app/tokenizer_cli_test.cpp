@@ -11,20 +11,8 @@
 namespace medvqa {
 namespace {
 
-struct Run {
-  int status;
-  std::string output;  // stdout and stderr together
-};
-
-Run medvqa(const std::string& args) {
-  Run r{0, ""};
-  FILE* p = popen((testing::binary_path() + " " + args + " 2>&1").c_str(), "r");
-  std::array<char, 4096> buf{};
-  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using testing::medvqa;
+using testing::Run;
 
 TEST(TokenizerCli, TrainsOnDatasetFilesAndEncodes) {
   testing::TempDir tmp;

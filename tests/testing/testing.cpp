@@ -1,5 +1,9 @@
 #include "testing/testing.h"
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -21,6 +25,18 @@ std::string shared_dir(const char* env, const char* sub) {
 
 std::string source_dir() { return from_env("MEDVQA_SOURCE_DIR", MEDVQA_SOURCE_DIR); }
 std::string binary_path() { return from_env("MEDVQA_BINARY", MEDVQA_BINARY); }
+
+Run medvqa(const std::string& args, bool stderr_too) {
+  Run r{0, ""};
+  const std::string redirect = stderr_too ? " 2>&1" : " 2>/dev/null";
+  FILE* p = popen((binary_path() + " " + args + redirect).c_str(), "r");
+  if (p == nullptr) return {-1, "popen failed"};
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
 
 std::string golden_root() { return shared_dir("MEDVQA_GOLDEN", "golden"); }
 std::string data_root() { return shared_dir("MEDVQA_DATA", "data"); }

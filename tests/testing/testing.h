@@ -14,6 +14,13 @@ std::string data_root();
 // The source checkout and the medvqa executable ($MEDVQA_SOURCE_DIR / $MEDVQA_BINARY override).
 std::string source_dir();
 std::string binary_path();
+
+// Runs the medvqa executable with `args` (a shell command line) and collects its output.
+struct Run {
+  int status;          // exit status, -1 when it did not exit normally
+  std::string output;  // stdout, then stderr when `stderr_too`
+};
+Run medvqa(const std::string& args, bool stderr_too = true);
 // Subdirectories of `dir` that contain `marker` (e.g. every bloom model dir holding config.json),
 // sorted, so tests discover cases from the files instead of hard-coding them.
 std::vector<std::string> subdirs_with(const std::string& dir, const std::string& marker);

@@ -1,0 +1,60 @@
+// Training configs: "extends" restates only what differs from a base config.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/error.h"
+#include "testing/testing.h"
+#include "train/config.h"
+
+namespace medvqa::train {
+namespace {
+
+void write(const std::string& path, const nlohmann::json& j) { std::ofstream(path) << j.dump(2); }
+
+TEST(TrainConfig, ExtendsMergesOverTheBaseAndNullRemovesAField) {
+  testing::TempDir tmp;
+  write(tmp.file("base.json"), {{"name", "base"},
+                                {"output_dir", "runs/base"},
+                                {"init_model", "runs/previous/best"},
+                                {"train", {{{"format", "slake"}, {"path", "data/train.json"}}}},
+                                {"lr", 5e-4},
+                                {"max_steps", 600}});
+  write(tmp.file("variant.json"), {{"extends", "base.json"},
+                                   {"name", "variant"},
+                                   {"init_model", nullptr},
+                                   {"model_config", "models/small.json"},
+                                   {"tokenizer", "tok.json"},
+                                   {"lr", 1e-3}});
+  auto c = TrainConfig::from_file(tmp.file("variant.json"));
+  EXPECT_EQ(c.name, "variant");
+  EXPECT_DOUBLE_EQ(c.lr, 1e-3);
+  EXPECT_EQ(c.max_steps, 600);
+  EXPECT_TRUE(c.init_model.empty());
+  EXPECT_EQ(c.model_config, tmp.file("models/small.json"));
+  ASSERT_EQ(c.train.size(), 1u);
+  EXPECT_EQ(c.train[0].path, tmp.file("data/train.json"));
+}
+
+TEST(TrainConfig, ExtendsRejectsCyclesAndOtherDirectories) {
+  testing::TempDir tmp;
+  write(tmp.file("a.json"), {{"extends", "b.json"}});
+  write(tmp.file("b.json"), {{"extends", "a.json"}});
+  EXPECT_THROW(TrainConfig::from_file(tmp.file("a.json")), Error);
+  std::filesystem::create_directories(tmp.file("sub"));
+  write(tmp.file("sub/base.json"), {{"name", "x"}});
+  write(tmp.file("c.json"), {{"extends", "sub/base.json"}});
+  EXPECT_THROW(TrainConfig::from_file(tmp.file("c.json")), Error);
+}
+
+TEST(TrainConfig, TheShippedAblationConfigsLoad) {
+  for (const char* name : {"ablation-3-only", "ablation-2-from-scratch", "ablation-2-3"}) {
+    auto c = TrainConfig::from_file(testing::source_dir() + "/configs/train/" + name + ".json");
+    EXPECT_EQ(c.name, name);
+    EXPECT_FALSE(c.train.empty());
+  }
+}
+
+}  // namespace
+}  // namespace medvqa::train
