@@ -13,16 +13,7 @@ PACKAGES=(
   libgloo-dev libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch
 )
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+scripts/install-packages.sh "${PACKAGES[@]}"
 # libtorch's fp32 matmul goes through the system BLAS: make sure it is OpenBLAS, not the reference BLAS (~10x slower).
 if [ "$(id -u)" -eq 0 ]; then
   for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do

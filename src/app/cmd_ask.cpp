@@ -1,6 +1,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
+#include <optional>
 
 #include "app/commands.h"
 #include "image/image.h"
@@ -11,16 +12,23 @@ namespace medvqa::app {
 
 Command add_ask(CLI::App& root) {
   struct Options {
-    std::string model, image, question, dtype = "float32";
-    int max_new_tokens = 0, threads = 0;
+    std::string model, image, question, dtype = "float32", window;
+    std::optional<double> window_center, window_width;
+    int max_new_tokens = 0, threads = 0, frame = -1;
     double temperature = 0;
     bool json = false, rank_closed = false;
   };
   auto o = std::make_shared<Options>();
-  auto* cmd = root.add_subcommand("ask", "Answer a question about one image (JPEG or PNG)");
+  auto* cmd = root.add_subcommand("ask", "Answer a question about one image (JPEG, PNG or DICOM)");
   cmd->add_option("--model", o->model, "Model directory (default: the shipped models/medvqa-small)");
   cmd->add_option("--image", o->image, "Image file")->required()->check(CLI::ExistingFile);
   cmd->add_option("--question,-q", o->question, "The question, e.g. \"Is there a pneumothorax?\"")->required();
+  cmd->add_option("--window", o->window, "DICOM: a window preset (lung, mediastinum, brain, bone, abdomen) instead of "
+                                        "the file's own window");
+  cmd->add_option("--window-center", o->window_center, "DICOM: window center (with --window-width; overrides --window)");
+  cmd->add_option("--window-width", o->window_width, "DICOM: window width");
+  cmd->add_option("--frame", o->frame, "DICOM: frame of a multi-frame image (default: the middle one)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Longest answer in tokens (default: the model's)");
   cmd->add_option("--temperature", o->temperature, "Sampling temperature; 0 answers greedily")->check(CLI::Range(0.0, 10.0));
   cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
@@ -32,7 +40,10 @@ Command add_ask(CLI::App& root) {
     set_threads(o->threads);
     std::string dir = o->model.empty() ? default_model_dir() : o->model;
     auto answerer = infer::Answerer::load(dir, model::parse_dtype(o->dtype));
-    auto image = image::load_image(o->image);
+    image::DecodeOptions decode;
+    decode.window = image::choose_window(o->window, o->window_center, o->window_width);
+    decode.frame = o->frame;
+    auto image = image::load_image(o->image, decode);
     infer::AnswerOptions options;
     options.max_new_tokens = o->max_new_tokens;
     options.temperature = o->temperature;

@@ -20,10 +20,13 @@ Command add_tokenizer(CLI::App& root);
 Command add_train(CLI::App& root);
 Command add_export(CLI::App& root);
 Command add_eval(CLI::App& root);
+Command add_serve(CLI::App& root);
 
 // The shipped default model: $MEDVQA_MODEL, else models/medvqa-small beside the executable's
 // project tree (build/src/medvqa → models/), else in the current directory.
 std::string default_model_dir();
+// The web page's files: web/ of the same project tree.
+std::string default_web_dir();
 // Applies --threads (0 = all cores) to libtorch's intra-op pool.
 void set_threads(int threads);
 

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       medvqa::app::add_train(app),
       medvqa::app::add_export(app),
       medvqa::app::add_eval(app),
+      medvqa::app::add_serve(app),
   };
   try {
     app.parse(argc, argv);

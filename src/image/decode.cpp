@@ -21,6 +21,7 @@ struct Format {
 const Format kFormats[] = {
     {"PNG", 0, "\x89PNG\r\n\x1a\n", 8, detail::decode_png},
     {"JPEG", 0, "\xFF\xD8\xFF", 3, detail::decode_jpeg},
+    {"DICOM", 128, "DICM", 4, detail::decode_dicom},
 };
 
 }  // namespace
@@ -45,7 +46,7 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& origin, 
     if (size >= f.offset + f.signature_size && std::memcmp(data + f.offset, f.signature, f.signature_size) == 0)
       return f.decode(data, size, origin, options);
   }
-  throw Error(origin + ": unsupported image format (expected JPEG or PNG)");
+  throw Error(origin + ": unsupported image format (expected JPEG, PNG or DICOM)");
 }
 
 Image load_image(const std::string& path, const DecodeOptions& options) {

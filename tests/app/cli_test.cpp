@@ -33,6 +33,17 @@ class Cli : public ::testing::Test {
   std::string model_;
 };
 
+TEST_F(Cli, AskReadsDicomWithAWindowPreset) {
+  std::string dicom = tmp_.file("scan.dcm");
+  ASSERT_EQ(std::system(("img2dcm " + first_image(testing::data_root() + "/vqa-rad/images") + " " + dicom +
+                         " >/dev/null 2>&1").c_str()), 0);
+  auto r = medvqa("ask --model " + model_ + " --image " + dicom + " --window lung -q 'Is the lung normal?'");
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto bad = medvqa("ask --model " + model_ + " --image " + dicom + " --window liver -q 'Is the lung normal?'");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("unknown window preset 'liver'"), std::string::npos) << bad.output;
+}
+
 TEST_F(Cli, AskAnswersWithTheResearchNotice) {
   std::string image = first_image(testing::data_root() + "/vqa-rad/images");
   ASSERT_FALSE(image.empty());

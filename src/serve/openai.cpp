@@ -1,0 +1,155 @@
+#include "serve/openai.h"
+
+#include "serve/base64.h"
+
+namespace medvqa::serve {
+
+using json = nlohmann::json;
+
+json error_body(const std::string& message, const std::string& type, const std::string& param,
+                const std::string& code) {
+  return {{"error",
+           {{"message", message},
+            {"type", type},
+            {"param", param.empty() ? json(nullptr) : json(param)},
+            {"code", code.empty() ? json(nullptr) : json(code)}}}};
+}
+
+std::vector<uint8_t> decode_data_uri(const std::string& uri) {
+  if (uri.rfind("data:", 0) != 0)
+    throw RequestError(400, "image_url must be a data: URI (data:image/png;base64,...); the server fetches no URLs",
+                       "image_url", "unsupported_image_url");
+  size_t comma = uri.find(',');
+  if (comma == std::string::npos) throw RequestError(400, "image_url: malformed data URI (no comma)", "image_url");
+  std::string header = uri.substr(5, comma - 5);
+  if (header.size() < 7 || header.compare(header.size() - 7, 7, ";base64") != 0)
+    throw RequestError(400, "image_url: the data URI must be base64-encoded (;base64,)", "image_url");
+  try {
+    auto bytes = base64_decode(uri.substr(comma + 1));
+    if (bytes.empty()) throw RequestError(400, "image_url: the data URI holds no image", "image_url");
+    return bytes;
+  } catch (const RequestError&) {
+    throw;
+  } catch (const Error& e) {
+    throw RequestError(400, std::string("image_url: ") + e.what(), "image_url");
+  }
+}
+
+namespace {
+
+[[noreturn]] void wrong_type(const std::string& field, const std::string& expected) {
+  throw RequestError(400, "'" + field + "' must be " + expected, field, "invalid_type");
+}
+
+// Appends the message's text to `text` and keeps its last image.
+void read_content(const json& content, const std::string& where, std::string& text, std::vector<uint8_t>& image) {
+  if (content.is_string()) {
+    text = content.get<std::string>();
+    return;
+  }
+  if (!content.is_array()) wrong_type(where + ".content", "a string or an array of parts");
+  text.clear();
+  for (size_t i = 0; i < content.size(); ++i) {
+    const json& part = content[i];
+    const std::string at = where + ".content[" + std::to_string(i) + "]";
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+      wrong_type(at, "an object with a string 'type'");
+    const std::string type = part["type"].get<std::string>();
+    if (type == "text") {
+      if (!part.contains("text") || !part["text"].is_string()) wrong_type(at + ".text", "a string");
+      if (!text.empty()) text += " ";
+      text += part["text"].get<std::string>();
+    } else if (type == "image_url") {
+      const json* url = part.contains("image_url") ? &part["image_url"] : nullptr;
+      if (url != nullptr && url->is_object() && url->contains("url")) url = &(*url)["url"];
+      if (url == nullptr || !url->is_string()) wrong_type(at + ".image_url.url", "a string (a data: URI)");
+      image = decode_data_uri(url->get<std::string>());
+    } else {
+      throw RequestError(400, at + ": unsupported content part type '" + type + "' (text and image_url are)", at);
+    }
+  }
+}
+
+}  // namespace
+
+ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
+  if (!body.is_object()) wrong_type("body", "a JSON object");
+  if (!body.contains("messages")) throw RequestError(400, "'messages' is required", "messages", "missing_field");
+  const json& messages = body["messages"];
+  if (!messages.is_array() || messages.empty()) wrong_type("messages", "a non-empty array");
+  ChatRequest r;
+  bool has_user = false;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json& m = messages[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) wrong_type(where, "an object");
+    if (!m.contains("role") || !m["role"].is_string()) wrong_type(where + ".role", "a string");
+    if (m["role"] != "user") continue;  // system and assistant turns carry no image or question
+    if (!m.contains("content")) throw RequestError(400, where + ".content is required", where + ".content");
+    read_content(m["content"], where, r.question, r.image);
+    has_user = true;
+  }
+  if (!has_user) throw RequestError(400, "'messages' holds no user message", "messages");
+  if (r.image.empty())
+    throw RequestError(400, "no image: add an image_url part (a data: URI) to a user message", "messages",
+                       "missing_image");
+  for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+    if (!body.contains(key) || body[key].is_null()) continue;
+    if (!body[key].is_number_integer()) wrong_type(key, "an integer");
+    r.max_tokens = body[key].get<int64_t>();
+    if (r.max_tokens < 1 || r.max_tokens > max_tokens_limit)
+      throw RequestError(400, std::string(key) + " must be between 1 and " + std::to_string(max_tokens_limit), key);
+  }
+  if (body.contains("temperature") && !body["temperature"].is_null()) {
+    if (!body["temperature"].is_number()) wrong_type("temperature", "a number");
+    r.temperature = body["temperature"].get<double>();
+    if (r.temperature < 0 || r.temperature > 2) throw RequestError(400, "temperature must be between 0 and 2", "temperature");
+  }
+  if (body.contains("stream") && !body["stream"].is_null()) {
+    if (!body["stream"].is_boolean()) wrong_type("stream", "a boolean");
+    r.stream = body["stream"].get<bool>();
+  }
+  if (body.contains("n") && !body["n"].is_null() && body["n"] != 1)
+    throw RequestError(400, "only n = 1 is supported", "n");
+  return r;
+}
+
+json completion_json(const Completion& c) {
+  const auto& a = c.answer;
+  json j = {{"id", c.id},
+            {"object", "chat.completion"},
+            {"created", c.created},
+            {"model", c.model},
+            {"choices",
+             {{{"index", 0},
+               {"message", {{"role", "assistant"}, {"content", a.text}}},
+               {"finish_reason", c.truncated ? "length" : "stop"}}}},
+            {"usage",
+             {{"prompt_tokens", a.prompt_tokens},
+              {"completion_tokens", a.completion_tokens},
+              {"total_tokens", a.prompt_tokens + a.completion_tokens}}}};
+  j.update(c.extra);
+  return j;
+}
+
+std::vector<std::string> completion_events(const Completion& c, const std::vector<std::string>& pieces) {
+  auto chunk = [&](const json& delta, const json& finish) {
+    return json{{"id", c.id},
+                {"object", "chat.completion.chunk"},
+                {"created", c.created},
+                {"model", c.model},
+                {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+  };
+  std::vector<std::string> events;
+  auto add = [&](const json& j) { events.push_back("data: " + j.dump() + "\n\n"); };
+  add(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
+  for (const auto& p : pieces) add(chunk({{"content", p}}, nullptr));
+  json last = chunk(json::object(), c.truncated ? "length" : "stop");
+  last["usage"] = completion_json(c)["usage"];
+  last.update(c.extra);
+  add(last);
+  events.push_back("data: [DONE]\n\n");
+  return events;
+}
+
+}  // namespace medvqa::serve

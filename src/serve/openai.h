@@ -1,0 +1,52 @@
+#pragma once
+// The OpenAI chat-completions wire format, as far as a one-image VQA model can honour it.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "infer/answerer.h"
+#include "io/error.h"
+
+namespace medvqa::serve {
+
+// A request the client got wrong: the status (4xx) and OpenAI's error fields go back as JSON.
+struct RequestError : Error {
+  RequestError(int status, const std::string& message, std::string param = "", std::string code = "")
+      : Error(message), status(status), param(std::move(param)), code(std::move(code)) {}
+  int status;
+  std::string param, code;
+};
+
+nlohmann::json error_body(const std::string& message, const std::string& type, const std::string& param = "",
+                          const std::string& code = "");
+
+struct ChatRequest {
+  std::string question;        // the text of the last user message
+  std::vector<uint8_t> image;  // bytes of the last image_url part (a data: URI)
+  int64_t max_tokens = 0;      // 0: the model's default
+  double temperature = 0;
+  bool stream = false;
+};
+
+// Unknown fields are ignored, as OpenAI does; known ones must have the right types.
+ChatRequest parse_chat_request(const nlohmann::json& body, int64_t max_tokens_limit);
+
+// "data:image/png;base64,...." → bytes. Other URLs are refused: the server fetches nothing.
+std::vector<uint8_t> decode_data_uri(const std::string& uri);
+
+struct Completion {
+  std::string id, model;
+  int64_t created = 0;
+  infer::Answer answer;
+  bool truncated = false;  // stopped by max_tokens rather than EOS
+  nlohmann::json extra;    // medvqa's fields: notice, closed probabilities, timings
+};
+
+nlohmann::json completion_json(const Completion& c);
+// Server-sent events of a streamed completion: the role, the answer in token-sized pieces, the
+// finish reason with usage and medvqa's fields, then [DONE].
+std::vector<std::string> completion_events(const Completion& c, const std::vector<std::string>& pieces);
+
+}  // namespace medvqa::serve

@@ -1,0 +1,285 @@
+#include "serve/server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <ctime>
+#include <random>
+#include <sstream>
+
+#include "data/closed.h"
+#include "image/preprocess.h"
+#include "serve/openai.h"
+
+namespace medvqa::serve {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& message, const std::string& param = "",
+                const std::string& code = "") {
+  const char* type = status == 401 ? "authentication_error"
+                     : status == 503 ? "server_busy"
+                     : status >= 500 ? "server_error"
+                                     : "invalid_request_error";
+  send_json(res, status, error_body(message, type, param, code));
+}
+
+std::string form_field(const httplib::Request& req, const std::string& name) {
+  return req.has_file(name) ? req.get_file_value(name).content : std::string();
+}
+
+std::optional<double> number_field(const httplib::Request& req, const std::string& name) {
+  std::string v = form_field(req, name);
+  if (v.empty()) return std::nullopt;
+  try {
+    size_t used = 0;
+    double x = std::stod(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return x;
+  } catch (const std::exception&) {
+    throw RequestError(400, "'" + name + "' must be a number, got '" + v + "'", name);
+  }
+}
+
+// Window and frame from a /v1/answer or /v1/preview form.
+image::DecodeOptions decode_options(const httplib::Request& req, uint64_t max_pixels) {
+  image::DecodeOptions o;
+  o.max_pixels = max_pixels;
+  try {
+    o.window = image::choose_window(form_field(req, "window"), number_field(req, "window_center"),
+                                    number_field(req, "window_width"));
+  } catch (const RequestError&) {
+    throw;
+  } catch (const Error& e) {
+    throw RequestError(400, e.what(), "window");
+  }
+  if (auto frame = number_field(req, "frame")) {
+    if (*frame < 0 || *frame != double(int(*frame))) throw RequestError(400, "'frame' must be a whole number >= 0", "frame");
+    o.frame = int(*frame);
+  }
+  return o;
+}
+
+image::Image decode_upload(const std::string& bytes, const image::DecodeOptions& options) {
+  try {
+    return image::decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "image", options);
+  } catch (const Error& e) {
+    throw RequestError(400, std::string("could not read the image: ") + e.what(), "image", "invalid_image");
+  }
+}
+
+json timings_json(const Batcher::Result& r, Clock::time_point start) {
+  return {{"total_ms", ms_since(start)},
+          {"queue_ms", r.queue_seconds * 1e3},
+          {"image_ms", r.answer.image_seconds * 1e3},
+          {"generate_ms", r.answer.generate_seconds * 1e3},
+          {"batch_size", r.batch_size}};
+}
+
+json probabilities_json(const infer::Answer& a) {
+  json p = json::array();
+  for (const auto& [answer, probability] : a.closed_probabilities) p.push_back({{"answer", answer}, {"probability", probability}});
+  return p;
+}
+
+std::string completion_id() {
+  static std::atomic<uint64_t> counter{0};
+  static const uint64_t salt = std::random_device{}();
+  std::ostringstream s;
+  s << "chatcmpl-" << std::hex << salt << std::dec << "-" << ++counter;
+  return s.str();
+}
+
+}  // namespace
+
+struct Server::Impl {
+  infer::Answerer& answerer;
+  ServerOptions options;
+  httplib::Server http;
+  Batcher batcher;
+  int port = -1;
+
+  Impl(infer::Answerer& a, ServerOptions o)
+      : answerer(a),
+        options(std::move(o)),
+        batcher([this](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
+                       const infer::AnswerOptions& ao) { return answerer.answer(images, questions, ao); },
+                options.batching) {}
+
+  // Checks everything a request can get wrong before it takes a place in the queue.
+  Batcher::Result answer(image::Image image, const std::string& question, const infer::AnswerOptions& ao) {
+    try {
+      answerer.prompt(question);
+    } catch (const Error& e) {
+      throw RequestError(400, e.what(), "question", "invalid_question");
+    }
+    return batcher.submit(std::move(image), question, ao).get();
+  }
+
+  void handle_answer(const httplib::Request& req, httplib::Response& res) {
+    const auto start = Clock::now();
+    if (!req.is_multipart_form_data())
+      throw RequestError(400, "send multipart/form-data with an 'image' file and a 'question'");
+    if (!req.has_file("image")) throw RequestError(400, "'image' (a JPEG, PNG or DICOM file) is required", "image");
+    if (!req.has_file("question")) throw RequestError(400, "'question' is required", "question");
+    auto image = decode_upload(req.get_file_value("image").content, decode_options(req, options.max_pixels));
+    const std::string question = form_field(req, "question");
+    infer::AnswerOptions ao;
+    ao.rank_closed = form_field(req, "rank_closed") == "true";
+    auto r = answer(std::move(image), question, ao);
+    send_json(res, 200,
+              {{"answer", r.answer.text},
+               {"question", question},
+               {"closed", !r.answer.closed_probabilities.empty()},
+               {"closed_probabilities", probabilities_json(r.answer)},
+               {"generated", r.answer.generated},
+               {"timings", timings_json(r, start)},
+               {"usage", {{"prompt_tokens", r.answer.prompt_tokens}, {"completion_tokens", r.answer.completion_tokens}}},
+               {"model", options.model_id},
+               {"notice", infer::kResearchNotice}});
+  }
+
+  void handle_preview(const httplib::Request& req, httplib::Response& res) {
+    if (!req.is_multipart_form_data() || !req.has_file("image"))
+      throw RequestError(400, "send multipart/form-data with an 'image' file", "image");
+    auto image = image::to_rgb(decode_upload(req.get_file_value("image").content, decode_options(req, options.max_pixels)));
+    // A preview is for the eye: large scans are shrunk so the page stays responsive.
+    constexpr int kPreviewSide = 768;
+    if (std::min(image.width, image.height) > kPreviewSide) image = image::resize_shortest_side(image, kPreviewSide);
+    auto png = image::encode_png(image);
+    res.set_content(reinterpret_cast<const char*>(png.data()), png.size(), "image/png");
+  }
+
+  void handle_chat(const httplib::Request& req, httplib::Response& res) {
+    const auto start = Clock::now();
+    json body;
+    try {
+      body = json::parse(req.body);
+    } catch (const json::parse_error& e) {
+      throw RequestError(400, std::string("malformed JSON body: ") + e.what(), "", "invalid_json");
+    }
+    ChatRequest chat = parse_chat_request(body, options.max_tokens_limit);
+    image::DecodeOptions decode;
+    decode.max_pixels = options.max_pixels;
+    auto image = decode_upload(std::string(chat.image.begin(), chat.image.end()), decode);
+    infer::AnswerOptions ao;
+    ao.max_new_tokens = chat.max_tokens;
+    ao.temperature = chat.temperature;
+    auto r = answer(std::move(image), chat.question, ao);
+
+    Completion c;
+    c.id = completion_id();
+    c.model = options.model_id;
+    c.created = int64_t(std::time(nullptr));
+    const int64_t limit = chat.max_tokens > 0 ? chat.max_tokens : answerer.model()->config.max_new_tokens;
+    c.truncated = r.answer.completion_tokens >= limit;
+    c.extra = {{"notice", infer::kResearchNotice},
+               {"medvqa", {{"closed_probabilities", probabilities_json(r.answer)}, {"timings", timings_json(r, start)}}}};
+    c.answer = std::move(r.answer);
+    if (!chat.stream) {
+      send_json(res, 200, completion_json(c));
+      return;
+    }
+    // The answer is complete before the first event (decoding runs batched); the events carry it
+    // in token-sized pieces so OpenAI streaming clients work unchanged.
+    std::vector<std::string> pieces;
+    const auto& tok = answerer.tokenizer();
+    auto ids = tok.encode(c.answer.text, false);
+    std::string previous;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      std::string text = tok.decode(std::vector<int64_t>(ids.begin(), ids.begin() + int64_t(i) + 1), true);
+      pieces.push_back(text.substr(std::min(previous.size(), text.size())));
+      previous = text;
+    }
+    auto events = std::make_shared<std::vector<std::string>>(completion_events(c, pieces));
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider("text/event-stream", [events](size_t, httplib::DataSink& sink) {
+      for (const auto& e : *events)
+        if (!sink.write(e.data(), e.size())) return false;
+      sink.done();
+      return true;
+    });
+  }
+
+  // Runs a handler, turning what it throws into OpenAI-style JSON errors.
+  httplib::Server::Handler guarded(void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      try {
+        (this->*handler)(req, res);
+      } catch (const RequestError& e) {
+        send_error(res, e.status, e.what(), e.param, e.code);
+      } catch (const QueueFull& e) {
+        res.set_header("Retry-After", "1");
+        send_error(res, 503, e.what(), "", "queue_full");
+      } catch (const std::exception& e) {
+        send_error(res, 500, std::string("internal error: ") + e.what());
+      }
+    };
+  }
+
+  void routes() {
+    http.new_task_queue = [n = options.http_threads] { return new httplib::ThreadPool(size_t(std::max(1, n))); };
+    http.set_payload_max_length(options.max_body_bytes);
+    http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (options.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
+      if (req.get_header_value("Authorization") == "Bearer " + options.api_key)
+        return httplib::Server::HandlerResponse::Unhandled;
+      send_error(res, 401, "missing or wrong API key (send Authorization: Bearer <key>)", "", "invalid_api_key");
+      return httplib::Server::HandlerResponse::Handled;
+    });
+    // Statuses httplib sets itself (413 for an oversized body, 404, 400 for a bad request line)
+    // get a JSON body too.
+    http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      std::string message = res.status == 413   ? "request body larger than " + std::to_string(options.max_body_bytes) + " bytes"
+                            : res.status == 404 ? "no such endpoint or file: " + req.path
+                                                : "HTTP error " + std::to_string(res.status);
+      send_error(res, res.status, message);
+    });
+    http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200, {{"status", "ok"}, {"model", options.model_id}, {"queued", batcher.queued()}});
+    });
+    http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+      send_json(res, 200,
+                {{"object", "list"},
+                 {"data", {{{"id", options.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "medvqa"}}}}});
+    });
+    http.Post("/v1/chat/completions", guarded(&Impl::handle_chat));
+    http.Post("/v1/answer", guarded(&Impl::handle_answer));
+    http.Post("/v1/preview", guarded(&Impl::handle_preview));
+    if (!options.web_dir.empty() && !http.set_mount_point("/", options.web_dir))
+      throw Error("web directory not found: " + options.web_dir);
+  }
+};
+
+Server::Server(infer::Answerer& answerer, ServerOptions options)
+    : impl_(std::make_unique<Impl>(answerer, std::move(options))) {
+  impl_->routes();
+}
+
+Server::~Server() = default;
+
+int Server::bind() {
+  const auto& o = impl_->options;
+  impl_->port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
+  if (impl_->port <= 0)
+    throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) + " (in use, or not an address of this machine)");
+  return impl_->port;
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::listen() { impl_->http.listen_after_bind(); }
+
+void Server::stop() { impl_->http.stop(); }
+
+}  // namespace medvqa::serve

@@ -1,0 +1,44 @@
+#pragma once
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "infer/answerer.h"
+#include "serve/batcher.h"
+
+namespace medvqa::serve {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                // 0: any free port (see Server::port)
+  std::string api_key;            // non-empty: /v1/* needs "Authorization: Bearer <key>"
+  std::string web_dir;            // the page's files; empty: no page
+  std::string model_id = "medvqa";
+  size_t max_body_bytes = 32u << 20;
+  uint64_t max_pixels = 40'000'000;
+  int64_t max_tokens_limit = 256;
+  int http_threads = 64;          // concurrent connections being read or waiting for an answer
+  Batcher::Options batching;
+};
+
+// medvqa serve: the OpenAI-compatible chat API, /v1/answer and /v1/preview for the page, the page
+// itself, /v1/models and /health, over one Answerer whose calls a Batcher groups.
+class Server {
+ public:
+  Server(infer::Answerer& answerer, ServerOptions options);
+  ~Server();
+
+  // Binds the socket (throws medvqa::Error naming host:port when it cannot) and returns the port.
+  int bind();
+  int port() const;
+  // Serves until stop(); bind() first.
+  void listen();
+  // Stops accepting connections; requests already received are answered before listen() returns.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace medvqa::serve

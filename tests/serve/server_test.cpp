@@ -1,0 +1,373 @@
+// medvqa serve over loopback with a tiny model: the OpenAI chat API (plain and streamed),
+// /v1/answer with JPEG and DICOM, every class of malformed request, auth, concurrent clients with
+// and without batching, graceful stop, and the static page.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "image/image.h"
+#include "model/config.h"
+#include "model/init.h"
+#include "serve/base64.h"
+#include "serve/server.h"
+#include "testing/testing.h"
+
+namespace medvqa::serve {
+namespace {
+
+using json = nlohmann::json;
+
+infer::Answerer& tiny_answerer() {
+  static infer::Answerer* answerer = [] {
+    auto config = model::MedVqaConfig::from_json(model::read_json_file(testing::source_dir() + "/configs/models/tiny.json"));
+    model::MedVqaModel m(config);
+    model::init_weights(*m, 0.5, 11);  // large weights: varied answers and clear closed probabilities
+    m->eval();
+    auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
+    return new infer::Answerer(m, std::move(tokenizer), "tiny", torch::kCPU);
+  }();
+  return *answerer;
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<std::string> images() {
+  std::vector<std::string> v;
+  for (const auto& e : std::filesystem::directory_iterator(testing::data_root() + "/vqa-rad/images")) v.push_back(e.path());
+  std::sort(v.begin(), v.end());
+  v.resize(std::min<size_t>(v.size(), 8));
+  return v;
+}
+
+std::string data_uri(const std::string& bytes, const std::string& mime = "image/jpeg") {
+  return "data:" + mime + ";base64," + base64_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+}
+
+json chat_body(const std::string& question, const std::string& image_uri) {
+  return {{"model", "tiny"},
+          {"messages",
+           {{{"role", "system"}, {"content", "You are a radiology assistant."}},
+            {{"role", "user"},
+             {"content", {{{"type", "text"}, {"text", question}}, {{"type", "image_url"}, {"image_url", {{"url", image_uri}}}}}}}}},
+          {"max_tokens", 6}};
+}
+
+// A server on a free loopback port, serving on its own thread for the test's lifetime.
+class Running {
+ public:
+  explicit Running(ServerOptions o = {}) {
+    o.port = 0;
+    if (o.web_dir.empty()) o.web_dir = testing::source_dir() + "/web";
+    server_ = std::make_unique<Server>(tiny_answerer(), o);
+    port_ = server_->bind();
+    thread_ = std::thread([this] { server_->listen(); });
+  }
+  ~Running() {
+    server_->stop();
+    thread_.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(std::chrono::seconds(120));
+    return c;
+  }
+  Server& server() { return *server_; }
+  int port() const { return port_; }
+
+ private:
+  std::unique_ptr<Server> server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+std::string direct_answer(const std::string& image, const std::string& question, int64_t max_tokens = 6) {
+  infer::AnswerOptions o;
+  o.max_new_tokens = max_tokens;
+  return tiny_answerer().answer(image::load_image(image), question, o).text;
+}
+
+TEST(Server, ChatCompletionAnswersAsTheModelDoes) {
+  Running s;
+  auto c = s.client();
+  const std::string image = images()[0];
+  auto r = c.Post("/v1/chat/completions", chat_body("Is there a fracture?", data_uri(read_bytes(image))).dump(),
+                  "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["object"], "chat.completion");
+  EXPECT_EQ(j["choices"][0]["message"]["role"], "assistant");
+  EXPECT_EQ(j["choices"][0]["message"]["content"], direct_answer(image, "Is there a fracture?"));
+  EXPECT_EQ(j["usage"]["total_tokens"].get<int>(),
+            j["usage"]["prompt_tokens"].get<int>() + j["usage"]["completion_tokens"].get<int>());
+  EXPECT_NE(j["notice"].get<std::string>().find("clinical"), std::string::npos);
+  EXPECT_EQ(j["medvqa"]["closed_probabilities"].size(), 2u);  // yes / no
+}
+
+TEST(Server, StreamedEventsCarryTheSameAnswer) {
+  Running s;
+  auto c = s.client();
+  auto body = chat_body("Which organ is shown?", data_uri(read_bytes(images()[1])));
+  auto plain = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  body["stream"] = true;
+  auto streamed = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(plain && streamed);
+  ASSERT_EQ(streamed->status, 200) << streamed->body;
+  EXPECT_EQ(streamed->get_header_value("Content-Type"), "text/event-stream");
+  std::string text, finish;
+  std::vector<std::string> events;
+  for (size_t at = 0, next; (next = streamed->body.find("\n\n", at)) != std::string::npos; at = next + 2)
+    events.push_back(streamed->body.substr(at, next - at));
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.back(), "data: [DONE]");
+  for (size_t i = 0; i + 1 < events.size(); ++i) {
+    ASSERT_EQ(events[i].rfind("data: ", 0), 0u) << events[i];
+    auto j = json::parse(events[i].substr(6));
+    EXPECT_EQ(j["object"], "chat.completion.chunk");
+    const auto& choice = j["choices"][0];
+    if (choice["delta"].contains("content")) text += choice["delta"]["content"].get<std::string>();
+    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+  }
+  EXPECT_EQ(text, json::parse(plain->body)["choices"][0]["message"]["content"].get<std::string>());
+  EXPECT_FALSE(finish.empty());
+}
+
+httplib::MultipartFormDataItems form(const std::string& image_bytes, const std::string& question,
+                                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
+  httplib::MultipartFormDataItems items = {{"image", image_bytes, "scan", "application/octet-stream"}};
+  if (!question.empty()) items.push_back({"question", question, "", ""});
+  for (const auto& [k, v] : extra) items.push_back({k, v, "", ""});
+  return items;
+}
+
+TEST(Server, AnswerEndpointTakesJpegAndWindowedDicom) {
+  Running s;
+  auto c = s.client();
+  const std::string jpeg = images()[2];
+  auto r = c.Post("/v1/answer", form(read_bytes(jpeg), "Is the heart enlarged?"));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["answer"], direct_answer(jpeg, "Is the heart enlarged?", 0));
+  EXPECT_TRUE(j["closed"].get<bool>());
+  double total = 0;
+  for (const auto& p : j["closed_probabilities"]) total += p["probability"].get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-6);
+  EXPECT_GT(j["timings"]["total_ms"].get<double>(), 0);
+  EXPECT_NE(j["notice"].get<std::string>().find("clinical"), std::string::npos);
+
+  testing::TempDir tmp;
+  ASSERT_EQ(std::system(("img2dcm " + jpeg + " " + tmp.file("scan.dcm") + " >/dev/null 2>&1").c_str()), 0);
+  const std::string dicom = read_bytes(tmp.file("scan.dcm"));
+  auto windowed = c.Post("/v1/answer", form(dicom, "What is abnormal?", {{"window", "lung"}}));
+  ASSERT_TRUE(windowed);
+  EXPECT_EQ(windowed->status, 200) << windowed->body;
+  auto preview = c.Post("/v1/preview", form(dicom, "", {{"window_center", "40"}, {"window_width", "400"}}));
+  ASSERT_TRUE(preview);
+  EXPECT_EQ(preview->status, 200);
+  EXPECT_EQ(preview->get_header_value("Content-Type"), "image/png");
+  EXPECT_EQ(preview->body.substr(1, 3), "PNG");
+  auto bad_window = c.Post("/v1/answer", form(dicom, "What is abnormal?", {{"window", "liver"}}));
+  ASSERT_TRUE(bad_window);
+  EXPECT_EQ(bad_window->status, 400);
+  EXPECT_NE(bad_window->body.find("lung"), std::string::npos) << bad_window->body;  // names the valid presets
+}
+
+void expect_error(const httplib::Result& r, int status, const std::string& fragment, const std::string& what) {
+  ASSERT_TRUE(r) << what;
+  EXPECT_EQ(r->status, status) << what << ": " << r->body;
+  json j = json::parse(r->body, nullptr, false);
+  ASSERT_TRUE(j.is_object() && j.contains("error")) << what << ": " << r->body;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find(fragment), std::string::npos)
+      << what << ": " << j["error"]["message"];
+}
+
+TEST(Server, MalformedRequestsGetClearJsonErrors) {
+  ServerOptions o;
+  o.max_body_bytes = 400'000;
+  Running s(o);
+  auto c = s.client();
+  const std::string uri = data_uri(read_bytes(images()[0]));
+  auto post = [&](const json& body) { return c.Post("/v1/chat/completions", body.dump(), "application/json"); };
+  expect_error(c.Post("/v1/chat/completions", "{\"messages\": [", "application/json"), 400, "malformed JSON", "broken JSON");
+  expect_error(post(json::array()), 400, "body", "array body");
+  expect_error(post({{"model", "x"}}), 400, "messages", "no messages");
+  expect_error(post({{"messages", "hello"}}), 400, "messages", "messages not an array");
+  expect_error(post({{"messages", {{{"role", "system"}, {"content", "hi"}}}}}), 400, "no user message", "no user turn");
+  expect_error(post({{"messages", {{{"role", "user"}, {"content", "Is it normal?"}}}}}), 400, "no image", "no image");
+  expect_error(post(chat_body("Is it normal?", "https://example.org/x.png")), 400, "data: URI", "remote URL");
+  expect_error(post(chat_body("Is it normal?", "data:image/png;base64,@@@")), 400, "base64", "bad base64");
+  expect_error(post(chat_body("Is it normal?", data_uri("junk junk junk junk", "image/png"))), 400, "image", "junk image");
+  expect_error(post(chat_body("   ", uri)), 400, "question", "empty question");
+  expect_error(post(chat_body(std::string(3000, 'a'), uri)), 400, "question", "overlong question");
+  auto wrong = chat_body("Is it normal?", uri);
+  wrong["max_tokens"] = "ten";
+  expect_error(post(wrong), 400, "max_tokens", "max_tokens a string");
+  wrong = chat_body("Is it normal?", uri);
+  wrong["temperature"] = 5;
+  expect_error(post(wrong), 400, "temperature", "temperature out of range");
+  wrong = chat_body("Is it normal?", uri);
+  wrong["stream"] = "yes";
+  expect_error(post(wrong), 400, "stream", "stream a string");
+  expect_error(c.Post("/v1/chat/completions", std::string(500'000, ' '), "application/json"), 413, "larger",
+               "oversized body");
+  expect_error(c.Post("/v1/answer", "question=hi", "application/x-www-form-urlencoded"), 400, "multipart",
+               "not multipart");
+  expect_error(c.Post("/v1/answer", form(read_bytes(images()[0]), "")), 400, "question", "no question field");
+  expect_error(c.Post("/v1/answer", form(read_bytes(images()[0]), "Is it normal?", {{"window_center", "40"}})), 400,
+               "both", "center without width");
+  expect_error(c.Get("/v1/nothing-here"), 404, "no such endpoint", "unknown path");
+
+  auto unknown_fields = chat_body("Is it normal?", uri);
+  unknown_fields["frequency_penalty"] = 0.5;
+  unknown_fields["user"] = "someone";
+  auto ok = post(unknown_fields);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+
+  ServerOptions small;
+  small.max_pixels = 1000;
+  Running tiny_limit(small);
+  auto limited = tiny_limit.client();
+  expect_error(limited.Post("/v1/chat/completions", chat_body("Is it normal?", uri).dump(), "application/json"), 400,
+               "exceeds", "too many pixels");
+}
+
+TEST(Server, ApiKeyGuardsTheApiButNotHealthOrThePage) {
+  ServerOptions o;
+  o.api_key = "s3cret";
+  Running s(o);
+  auto c = s.client();
+  expect_error(c.Get("/v1/models"), 401, "API key", "no key");
+  c.set_bearer_token_auth("wrong");
+  expect_error(c.Get("/v1/models"), 401, "API key", "wrong key");
+  c.set_bearer_token_auth("s3cret");
+  auto models = c.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->status, 200);
+  EXPECT_EQ(json::parse(models->body)["data"][0]["object"], "model");
+  auto open = s.client();
+  EXPECT_EQ(open.Get("/health")->status, 200);
+  EXPECT_EQ(open.Get("/")->status, 200);
+}
+
+// Answers of `clients` concurrent /v1/answer requests, in request order.
+std::vector<json> concurrent_answers(Running& s, int clients) {
+  auto files = images();
+  std::vector<json> out(static_cast<size_t>(clients));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] {
+      auto c = s.client();
+      auto r = c.Post("/v1/answer", form(read_bytes(files[size_t(i) % files.size()]),
+                                         i % 2 ? "Is there a fracture?" : "Which organ is this?"));
+      out[size_t(i)] = r && r->status == 200 ? json::parse(r->body) : json{{"failed", r ? r->body : "no response"}};
+    });
+  for (auto& t : threads) t.join();
+  return out;
+}
+
+TEST(Server, ConcurrentClientsGetTheSameAnswersWithAndWithoutBatching) {
+  ServerOptions batched;
+  batched.batching.max_batch = 8;
+  batched.batching.max_wait = std::chrono::milliseconds(200);
+  ServerOptions single;
+  single.batching.max_batch = 1;
+  std::vector<json> a, b;
+  {
+    Running s(batched);
+    a = concurrent_answers(s, 8);
+  }
+  {
+    Running s(single);
+    b = concurrent_answers(s, 8);
+  }
+  size_t largest_batch = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_FALSE(a[i].contains("failed")) << a[i];
+    ASSERT_FALSE(b[i].contains("failed")) << b[i];
+    EXPECT_EQ(a[i]["answer"], b[i]["answer"]) << "client " << i;
+    EXPECT_EQ(b[i]["timings"]["batch_size"], 1);
+    largest_batch = std::max(largest_batch, a[i]["timings"]["batch_size"].get<size_t>());
+  }
+  EXPECT_GT(largest_batch, 1u) << "concurrent requests were never batched";
+}
+
+TEST(Server, StopFinishesRequestsInFlight) {
+  ServerOptions o;
+  o.batching.max_wait = std::chrono::milliseconds(1500);  // the request waits in the queue meanwhile
+  auto s = std::make_unique<Running>(o);
+  int status = 0;
+  std::string body;
+  std::thread client([&] {
+    auto r = s->client().Post("/v1/answer", form(read_bytes(images()[0]), "Is it normal?"));
+    status = r ? r->status : -1;
+    body = r ? r->body : httplib::to_string(r.error());
+  });
+  auto probe = s->client();
+  for (int i = 0; i < 200; ++i) {
+    auto h = probe.Get("/health");
+    if (h && json::parse(h->body)["queued"].get<int>() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  s->server().stop();
+  client.join();
+  EXPECT_EQ(status, 200) << body;
+  s.reset();
+}
+
+TEST(Server, ServesThePageAndNothingOutsideIt) {
+  Running s;
+  auto c = s.client();
+  auto page = c.Get("/");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_NE(page->body.find("<html"), std::string::npos);
+  for (const char* path : {"/app.js", "/style.css"}) {
+    auto r = c.Get(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << path;
+  }
+  auto escape = c.Get("/../CMakeLists.txt");
+  ASSERT_TRUE(escape);
+  EXPECT_NE(escape->status, 200);
+  EXPECT_EQ(escape->body.find("cmake_minimum_required"), std::string::npos);
+}
+
+// The page in Debian's Chromium through playwright-core (tests/web/answer.test.mjs): upload a real
+// image, ask, see the answer and the notice; errors for an empty question and a junk file.
+// scripts/test.sh installs both and sets MEDVQA_REQUIRE_WEB_TEST, so CI cannot skip it.
+TEST(WebPage, AnswersInChromium) {
+  const std::string web_tests = testing::source_dir() + "/tests/web";
+  const bool ready = std::filesystem::exists(web_tests + "/node_modules/playwright-core") &&
+                     std::filesystem::exists("/usr/bin/chromium") && std::system("node --version >/dev/null 2>&1") == 0;
+  if (!ready) {
+    if (std::getenv("MEDVQA_REQUIRE_WEB_TEST") != nullptr) FAIL() << "node, chromium or tests/web/node_modules missing";
+    GTEST_SKIP() << "needs node, /usr/bin/chromium and `npm ci --prefix tests/web` (scripts/test.sh installs them)";
+  }
+  Running s;
+  const std::string screenshot = std::filesystem::current_path().string() + "/web-page-answer.png";
+  const std::string command = "MEDVQA_URL=http://127.0.0.1:" + std::to_string(s.port()) + " MEDVQA_IMAGE=" + images()[0] +
+                              " MEDVQA_SCREENSHOT=" + screenshot + " node " + web_tests + "/answer.test.mjs 2>&1";
+  std::string output;
+  FILE* p = popen(command.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::array<char, 4096> buf{};
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) output.append(buf.data(), n);
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  EXPECT_TRUE(std::filesystem::exists(screenshot)) << output;
+  std::cout << output;
+}
+
+}  // namespace
+}  // namespace medvqa::serve
