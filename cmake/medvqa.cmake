@@ -6,8 +6,53 @@ target_precompile_headers(medvqa_pch PUBLIC
   <torch/torch.h> <nlohmann/json.hpp>
   <string> <vector> <map> <memory> <optional> <stdexcept> <functional>)
 
+# Whether a source reaches libtorch through its includes, followed through the project's own
+# headers (a few levels deep).
+function(medvqa_uses_torch file out)
+  set(pending ${file})
+  set(seen "")
+  foreach(depth RANGE 4)
+    set(next "")
+    foreach(f ${pending})
+      if(f IN_LIST seen OR NOT EXISTS ${f})
+        continue()
+      endif()
+      list(APPEND seen ${f})
+      get_filename_component(here ${f} DIRECTORY)
+      file(STRINGS ${f} includes REGEX "^#include [<\"]")
+      foreach(line ${includes})
+        if(line MATCHES "^#include <(torch|ATen|c10)/")
+          set(${out} TRUE PARENT_SCOPE)
+          return()
+        endif()
+        if(line MATCHES "^#include \"([^\"]+)\"")
+          foreach(root ${here} ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests ${PROJECT_SOURCE_DIR})
+            if(EXISTS ${root}/${CMAKE_MATCH_1})
+              list(APPEND next ${root}/${CMAKE_MATCH_1})
+              break()
+            endif()
+          endforeach()
+        endif()
+      endforeach()
+    endforeach()
+    set(pending ${next})
+  endforeach()
+  set(${out} FALSE PARENT_SCOPE)
+endfunction()
+
+# Only sources that reach libtorch load the precompiled header: loading it (~600 MB) costs GCC
+# about 10 s per translation unit even where nothing from it is used.
 function(medvqa_use_pch target)
   target_precompile_headers(${target} REUSE_FROM medvqa_pch)
+  get_target_property(sources ${target} SOURCES)
+  get_target_property(dir ${target} SOURCE_DIR)
+  foreach(s ${sources})
+    get_filename_component(path ${s} ABSOLUTE BASE_DIR ${dir})
+    medvqa_uses_torch(${path} torch)
+    if(NOT torch)
+      set_source_files_properties(${s} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+    endif()
+  endforeach()
 endfunction()
 
 # medvqa_subsystem(name DEPS ...) builds src/<name>/*.cpp into the static library medvqa_<name>.

@@ -21,6 +21,7 @@ Command add_train(CLI::App& root);
 Command add_export(CLI::App& root);
 Command add_eval(CLI::App& root);
 Command add_serve(CLI::App& root);
+Command add_bench(CLI::App& root);
 
 // The shipped default model: $MEDVQA_MODEL, else models/medvqa-small beside the executable's
 // project tree (build/src/medvqa → models/), else in the current directory.

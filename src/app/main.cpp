@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       medvqa::app::add_export(app),
       medvqa::app::add_eval(app),
       medvqa::app::add_serve(app),
+      medvqa::app::add_bench(app),
   };
   try {
     app.parse(argc, argv);

@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <ctime>
@@ -107,6 +108,7 @@ struct Server::Impl {
   httplib::Server http;
   Batcher batcher;
   int port = -1;
+  int listen_socket = -1;
 
   Impl(infer::Answerer& a, ServerOptions o)
       : answerer(a),
@@ -229,6 +231,18 @@ struct Server::Impl {
   void routes() {
     http.new_task_queue = [n = options.http_threads] { return new httplib::ThreadPool(size_t(std::max(1, n))); };
     http.set_payload_max_length(options.max_body_bytes);
+    // httplib closes a keep-alive connection after 5 requests by default; a client that sends
+    // its next request in that moment reads a closed socket. Long-lived connections avoid it.
+    http.set_keep_alive_max_count(10000);
+    http.set_keep_alive_timeout(60);
+    // httplib listens with a backlog of 5: a burst of new clients overflows it and some see their
+    // connection reset or wait a second for SYN retransmission. Keep the socket to widen it after
+    // bind. SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second server share the port.
+    http.set_socket_options([this](int fd) {
+      int yes = 1;
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_socket = fd;
+    });
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (options.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
       if (req.get_header_value("Authorization") == "Bearer " + options.api_key)
@@ -273,6 +287,7 @@ int Server::bind() {
   impl_->port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
   if (impl_->port <= 0)
     throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) + " (in use, or not an address of this machine)");
+  if (impl_->listen_socket >= 0) ::listen(impl_->listen_socket, SOMAXCONN);
   return impl_->port;
 }
 

@@ -1,6 +1,5 @@
 #include "train/trainer.h"
 
-#include <ATen/autocast_mode.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -19,30 +18,13 @@
 #include "model/init.h"
 #include "model/lora.h"
 #include "model/pretrained.h"
+#include "train/loss.h"
 #include "train/schedule.h"
 
 namespace medvqa::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Matmuls in bf16 with fp32 master weights, for as long as the guard lives.
-class AutocastGuard {
- public:
-  explicit AutocastGuard(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
-  ~AutocastGuard() {
-    if (!enabled_) return;
-    at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
-  }
-
- private:
-  bool enabled_;
-};
 
 uint64_t mix(uint64_t a, uint64_t b) {
   uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
@@ -214,18 +196,7 @@ Batch Trainer::next_batch() {
 
 torch::Tensor Trainer::token_losses(const Batch& batch) {
   AutocastGuard autocast(config_.dtype == "bfloat16");
-  auto prefix = model_->image_prefix(batch.pixels);
-  auto [embeds, mask] = model_->language_inputs(prefix, batch.input_ids, batch.attention_mask);
-  auto hidden = model_->language_model->transformer(embeds, mask);
-  const int64_t Q = prefix.size(1), T = batch.input_ids.size(1);
-  auto targets = batch.labels != -100;
-  // Logits only where a target token is predicted: the vocabulary projection is the costliest
-  // matmul of a small model, and the other positions carry no loss.
-  auto h = hidden.narrow(1, Q, T).index({targets});
-  auto logits = model_->language_model->logits(h).to(torch::kFloat32);
-  return torch::nn::functional::cross_entropy(
-      logits, batch.labels.index({targets}),
-      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  return answer_token_losses(model_, batch);
 }
 
 StepMetrics Trainer::step() {

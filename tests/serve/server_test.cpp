@@ -302,6 +302,21 @@ TEST(Server, ConcurrentClientsGetTheSameAnswersWithAndWithoutBatching) {
   EXPECT_GT(largest_batch, 1u) << "concurrent requests were never batched";
 }
 
+TEST(Server, ABurstOfNewConnectionsIsAccepted) {
+  // httplib's own listen backlog (5) reset some of these; the server widens it.
+  Running s;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 64; ++i)
+    threads.emplace_back([&] {
+      auto c = s.client();
+      auto r = c.Get("/health");
+      if (r && r->status == 200) ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 64);
+}
+
 TEST(Server, StopFinishesRequestsInFlight) {
   ServerOptions o;
   o.batching.max_wait = std::chrono::milliseconds(1500);  // the request waits in the queue meanwhile

@@ -1,0 +1,76 @@
+#pragma once
+// The benchmark suite (medvqa bench): each benchmark reports rows whose value is a rate and whose
+// baseline is a rate measured in the same run (memory read bandwidth, GEMM throughput, another
+// configuration), so that ratios stay meaningful on a shared, noisy machine.
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace medvqa::bench {
+
+struct Row {
+  std::string name;
+  double value = 0;
+  std::string unit;
+  std::string baseline_name;       // empty for latency rows
+  std::optional<double> baseline;  // same-run reference; ratio = value / baseline
+  nlohmann::json to_json() const;
+};
+
+struct Timing {
+  double min = 0, median = 0;  // seconds
+};
+
+// Runs fn `warmup` times untimed, then `repeats` times timed.
+Timing measure(const std::function<void()>& fn, int warmup, int repeats);
+
+// The machine's reference rates, measured first in every run.
+struct Baselines {
+  double read_gbs = 0;      // streaming read bandwidth, GB/s
+  double bf16_gflops = 0;   // large bf16 GEMM (oneDNN)
+  double fp32_gflops = 0;   // large fp32 GEMM (BLAS)
+};
+
+struct Context {
+  Baselines base;
+  // The compute dtype of the model benchmarks: bf16 where this machine's bf16 GEMM is the faster
+  // one (AVX512-BF16 / AMX through oneDNN), else fp32 (libtorch 1.13's bf16 fallback without
+  // AVX512 runs at a few GFLOP/s).
+  torch::Dtype dtype = torch::kFloat32;
+  std::string dtype_name() const { return dtype == torch::kBFloat16 ? "bf16" : "fp32"; }
+  std::string gemm_name() const { return "gemm_" + dtype_name(); }
+  double gemm_rate() const { return dtype == torch::kBFloat16 ? base.bf16_gflops : base.fp32_gflops; }
+  int repeats = 5;
+  double serve_seconds = 10;
+  std::string model_dir;  // the shipped small model, for the answer and serving benchmarks
+  std::string only;       // --only: benchmarks may skip configurations whose rows would not match
+  bool wanted(const std::string& row) const {
+    return only.empty() || row.find(only) != std::string::npos || only.find(row) != std::string::npos;
+  }
+  std::vector<Row>* rows;
+  void add(Row row) const;
+  Row rate(const std::string& name, double value, const std::string& unit, const std::string& baseline_name,
+           double baseline) const {
+    return {name, value, unit, baseline_name, baseline};
+  }
+  void latency(const std::string& name, double seconds) const { add({name + ".latency", seconds * 1e3, "ms", "", {}}); }
+};
+
+struct Benchmark {
+  std::string name;  // group prefix matched by --only
+  std::function<void(const Context&)> run;
+};
+
+Baselines measure_baselines(int repeats);
+std::vector<Benchmark> model_benchmarks();  // decode, prefill, vit, qformer, answer
+std::vector<Benchmark> train_benchmarks();  // training steps
+std::vector<Benchmark> serve_benchmarks();  // HTTP serving under load
+
+// Rows as a fixed-width table.
+std::string format_table(const std::vector<Row>& rows);
+
+}  // namespace medvqa::bench

@@ -1,0 +1,70 @@
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iomanip>
+#include <sstream>
+
+#include "bench/bench.h"
+
+namespace medvqa::bench {
+
+nlohmann::json Row::to_json() const {
+  nlohmann::json j = {{"name", name}, {"value", value}, {"unit", unit}};
+  if (baseline) {
+    j["baseline_name"] = baseline_name;
+    j["baseline"] = *baseline;
+    j["ratio"] = *baseline > 0 ? value / *baseline : 0.0;
+  }
+  return j;
+}
+
+void Context::add(Row row) const { rows->push_back(std::move(row)); }
+
+Timing measure(const std::function<void()>& fn, int warmup, int repeats) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> t;
+  for (int i = 0; i < std::max(1, repeats); ++i) {
+    auto start = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(t.begin(), t.end());
+  return {t.front(), t[t.size() / 2]};
+}
+
+Baselines measure_baselines(int repeats) {
+  torch::NoGradGuard no_grad;
+  Baselines b;
+  // Read bandwidth: a reduction over 512 MiB streams it once and writes nothing.
+  auto big = torch::ones({int64_t(128) << 20}, torch::kFloat32);
+  auto read = measure([&] { (void)big.sum().item<float>(); }, 1, repeats);
+  b.read_gbs = double(big.nbytes()) / read.min / 1e9;
+  const int64_t n = 2048;
+  for (auto dtype : {torch::kBFloat16, torch::kFloat32}) {
+    auto x = torch::randn({n, n}).to(dtype), y = torch::randn({n, n}).to(dtype);
+    auto t = measure([&] { (void)torch::mm(x, y); }, 1, repeats);
+    (dtype == torch::kBFloat16 ? b.bf16_gflops : b.fp32_gflops) = 2.0 * double(n * n * n) / t.min / 1e9;
+  }
+  return b;
+}
+
+std::string format_table(const std::vector<Row>& rows) {
+  std::ostringstream out;
+  out << std::left << std::setw(40) << "benchmark" << std::right << std::setw(12) << "value" << "  " << std::left
+      << std::setw(9) << "unit" << std::setw(34) << "baseline" << std::right << std::setw(8) << "ratio" << "\n";
+  for (const auto& r : rows) {
+    out << std::left << std::setw(40) << r.name << std::right << std::setw(12) << std::fixed << std::setprecision(2)
+        << r.value << "  " << std::left << std::setw(9) << r.unit;
+    if (r.baseline) {
+      std::ostringstream base;
+      base << r.baseline_name << " " << std::fixed << std::setprecision(1) << *r.baseline;
+      out << std::setw(34) << base.str() << std::right << std::setw(8) << std::setprecision(3)
+          << (*r.baseline > 0 ? r.value / *r.baseline : 0.0);
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace medvqa::bench

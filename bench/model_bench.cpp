@@ -1,0 +1,180 @@
+// Inference benchmarks at real shapes with random weights: BLOOM decode and prefill, the
+// BiomedCLIP ViT-B/16, the BLIP-2-size Q-Former, and whole answers.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "bench/bench.h"
+
+#include "image/image.h"
+#include "infer/answerer.h"
+#include "model/bloom.h"
+#include "model/generation.h"
+#include "model/medvqa_model.h"
+#include "model/qformer.h"
+#include "model/vit.h"
+
+namespace medvqa::bench {
+namespace {
+
+model::BloomConfig bloom_shape(int64_t hidden) {
+  model::BloomConfig c;
+  c.vocab_size = 250880;
+  c.hidden_size = hidden;
+  c.n_layer = 24;
+  c.n_head = 16;
+  return c;
+}
+
+// bloom-560m and bloomz-1b7: the paper's 7b1 has the same layout, 4096 wide and 30 layers deep.
+const std::vector<std::pair<std::string, int64_t>> kBloomShapes = {{"bloom-560m", 1024}, {"bloomz-1b7", 2048}};
+
+double parameter_bytes(torch::nn::Module& m) {
+  double bytes = 0;
+  for (const auto& p : m.parameters()) bytes += double(p.nbytes());
+  return bytes;
+}
+
+// Multiply-adds of the transformer blocks' linear layers per token.
+double block_linear_params(const model::BloomConfig& c) {
+  return double(c.n_layer) * 12.0 * double(c.hidden_size) * double(c.hidden_size);
+}
+
+void prefill(model::BloomForCausalLM& lm, const torch::Tensor& ids) {
+  model::GenerationOptions g;
+  g.max_new_tokens = 1;
+  (void)model::generate(lm, lm->embed(ids), torch::ones_like(ids), g);
+}
+
+// Seconds of each decoding step after a prompt, as generate() runs them: one token through the
+// KV-cached blocks, its logits, the argmax.
+std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tensor& prompt, int64_t steps) {
+  const auto& c = lm->transformer->config;
+  const int64_t T = prompt.size(1);
+  model::KvCache cache(c, 1, T + steps + 1, lm->transformer->word_embeddings->weight.options());
+  auto mask = torch::ones({1, T}, torch::kLong);
+  auto hidden = lm->transformer(lm->embed(prompt), mask, &cache);
+  auto next = lm->logits(hidden.select(1, T - 1)).argmax(-1);
+  std::vector<double> seconds;
+  for (int64_t s = 0; s < steps; ++s) {
+    auto start = std::chrono::steady_clock::now();
+    mask = torch::ones({1, T + s + 1}, torch::kLong);
+    hidden = lm->transformer(lm->embed(next.unsqueeze(1)), mask, &cache);
+    next = lm->logits(hidden.select(1, 0)).argmax(-1);
+    (void)next.item<int64_t>();
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return seconds;
+}
+
+void bloom(const Context& ctx) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [shape, hidden] : kBloomShapes) {
+    if (!ctx.wanted("decode." + shape) && !ctx.wanted("prefill." + shape)) continue;
+    auto c = bloom_shape(hidden);
+    model::BloomForCausalLM lm(c);
+    lm->to(ctx.dtype);
+    lm->eval();
+    // Decode: every new token reads every weight once (the tied embedding for the logits).
+    auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
+    auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats);
+    steps.erase(steps.begin(), steps.begin() + 4);  // warm-up
+    const double per_token = *std::min_element(steps.begin(), steps.end());
+    double bytes = parameter_bytes(*lm);
+    std::string name = "decode." + shape + "." + ctx.dtype_name();
+    ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth", ctx.base.read_gbs));
+    ctx.add({name + ".tokens_per_second", 1.0 / per_token, "tokens/s", "", {}});
+    ctx.latency(name, per_token);
+    // Prefill: 128 prompt tokens through every block, logits for the last position only.
+    const int64_t T = 128;
+    auto long_prompt = torch::randint(5, c.vocab_size, {1, T}, torch::kLong);
+    auto pre = measure([&] { prefill(lm, long_prompt); }, 1, ctx.repeats);
+    double flops = 2.0 * double(T) * block_linear_params(c) + 4.0 * double(T * T) * double(c.hidden_size * c.n_layer) +
+                   2.0 * double(c.vocab_size * c.hidden_size);
+    name = "prefill." + shape + "." + ctx.dtype_name();
+    ctx.add(ctx.rate(name, flops / pre.min / 1e9, "GFLOP/s", ctx.gemm_name(), ctx.gemm_rate()));
+    ctx.add({name + ".tokens_per_second", double(T) / pre.min, "tokens/s", "", {}});
+  }
+}
+
+void vit(const Context& ctx) {
+  torch::NoGradGuard no_grad;
+  model::VisionConfig c;  // ViT-B/16 at 224 px, BiomedCLIP's trunk
+  model::OpenClipVision v(c);
+  v->to(ctx.dtype);
+  v->eval();
+  constexpr double kGflopPerImage = 17.6;
+  for (int64_t batch : {1, 8}) {
+    auto pixels = torch::randn({batch, 3, c.image_size, c.image_size}).to(ctx.dtype);
+    auto t = measure([&] { (void)v->forward_tokens(pixels); }, 1, ctx.repeats);
+    std::string name = "vit.b16-224.batch" + std::to_string(batch);
+    ctx.add(ctx.rate(name, kGflopPerImage * double(batch) / t.min, "GFLOP/s", ctx.gemm_name(), ctx.gemm_rate()));
+    ctx.latency(name, t.min);
+  }
+}
+
+void qformer(const Context& ctx) {
+  torch::NoGradGuard no_grad;
+  model::QFormerConfig c;  // BLIP-2's Q-Former over BiomedCLIP's 768-wide tokens
+  c.encoder_hidden_size = 768;
+  model::QFormerModel q(c);
+  q->to(ctx.dtype);
+  q->eval();
+  const int64_t Q = 32, S = 197, H = c.hidden_size, I = c.intermediate_size, L = c.num_hidden_layers;
+  auto queries = torch::randn({1, Q, H}).to(ctx.dtype);
+  auto image = torch::randn({1, S, c.encoder_hidden_size}).to(ctx.dtype);
+  auto t = measure([&] { (void)q->forward(queries, image); }, 1, ctx.repeats);
+  double self = double(L) * (2.0 * Q * (4.0 * H * H + 2.0 * H * I) + 4.0 * Q * Q * H);
+  double cross = double(L / c.cross_attention_frequency) *
+                 (2.0 * Q * 2.0 * H * H + 2.0 * S * 2.0 * double(c.encoder_hidden_size) * H + 4.0 * Q * S * H);
+  ctx.add(ctx.rate("qformer.blip2-32q", (self + cross) / t.min / 1e9, "GFLOP/s", ctx.gemm_name(), ctx.gemm_rate()));
+  ctx.latency("qformer.blip2-32q", t.min);
+}
+
+image::Image noise_image(int side) {
+  image::Image img;
+  img.width = img.height = side;
+  img.channels = 1;
+  auto t = torch::randint(0, 256, {side * side}, torch::kUInt8);
+  img.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
+  return img;
+}
+
+void answer(const Context& ctx) {
+  // The shipped small model, as `medvqa ask` runs it.
+  auto answerer = infer::Answerer::load(ctx.model_dir);
+  auto image = noise_image(256);
+  infer::AnswerOptions first;
+  first.max_new_tokens = 1;
+  ctx.latency("answer.small.ttft", measure([&] { answerer.answer(image, "Is there a fracture?", first); }, 1, ctx.repeats).min);
+  ctx.latency("answer.small.total", measure([&] { answerer.answer(image, "Which organ is abnormal?"); }, 1, ctx.repeats).min);
+
+  // The paper's composition with bloomz-1b7 standing in for the 7B decoder.
+  torch::NoGradGuard no_grad;
+  model::MedVqaConfig c;
+  c.qformer.encoder_hidden_size = c.vision.width;
+  c.text = bloom_shape(2048);
+  c.num_query_tokens = 32;
+  model::MedVqaModel m(c);
+  m->to(ctx.dtype);
+  m->eval();
+  auto pixels = torch::randn({1, 3, c.vision.image_size, c.vision.image_size}).to(ctx.dtype);
+  auto ids = torch::randint(5, c.text.vocab_size, {1, 12}, torch::kLong);
+  auto run = [&](int64_t tokens) {
+    model::GenerationOptions g;
+    g.max_new_tokens = tokens;
+    g.eos_token_id = std::nullopt;
+    (void)m->generate(pixels, ids, torch::ones_like(ids), g);
+  };
+  ctx.latency("answer.paper-1b7." + ctx.dtype_name() + ".ttft", measure([&] { run(1); }, 1, std::min(ctx.repeats, 3)).min);
+  ctx.latency("answer.paper-1b7." + ctx.dtype_name() + ".total8", measure([&] { run(8); }, 1, std::min(ctx.repeats, 3)).min);
+}
+
+}  // namespace
+
+std::vector<Benchmark> model_benchmarks() {
+  return {{"decode", bloom}, {"vit", vit}, {"qformer", qformer}, {"answer", answer}};
+}
+
+}  // namespace medvqa::bench

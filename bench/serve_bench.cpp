@@ -1,0 +1,108 @@
+// Serving under a bounded loopback load from the project's own client threads: requests/s and
+// latency percentiles at 1, 8 and 32 concurrent clients, with and without dynamic batching.
+#include <httplib.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "bench/bench.h"
+#include "image/image.h"
+#include "infer/answerer.h"
+#include "serve/server.h"
+
+namespace medvqa::bench {
+namespace {
+
+struct Load {
+  double requests_per_second = 0, p50 = 0, p95 = 0;
+  int errors = 0;
+};
+
+Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double seconds, const std::string& png) {
+  serve::ServerOptions o;
+  o.port = 0;
+  o.batching.max_batch = max_batch;
+  o.batching.max_wait = std::chrono::milliseconds(max_batch > 1 ? 5 : 0);
+  o.batching.capacity = 256;
+  serve::Server server(answerer, o);
+  const int port = server.bind();
+  std::thread serving([&] { server.listen(); });
+  std::mutex mutex;
+  std::vector<double> latencies;
+  std::atomic<int> errors{0};
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + std::chrono::duration<double>(seconds);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(std::chrono::seconds(300));
+      const char* questions[] = {"Is there a fracture?", "Which organ is abnormal?", "Is the lung normal?"};
+      for (int n = 0; std::chrono::steady_clock::now() < deadline; ++n) {
+        httplib::MultipartFormDataItems form = {{"image", png, "scan.png", "image/png"},
+                                                {"question", questions[(i + n) % 3], "", ""}};
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = client.Post("/v1/answer", form);
+        double seconds_taken = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (!r || r->status != 200) {
+          if (errors++ == 0)
+            std::cerr << "serve benchmark: first failed request: "
+                      << (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error())) << "\n";
+          continue;
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        latencies.push_back(seconds_taken);
+      }
+    });
+  for (auto& t : threads) t.join();
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  server.stop();
+  serving.join();
+  Load load;
+  load.errors = errors;
+  if (latencies.empty()) return load;
+  std::sort(latencies.begin(), latencies.end());
+  load.requests_per_second = double(latencies.size()) / elapsed;
+  load.p50 = latencies[latencies.size() / 2];
+  load.p95 = latencies[std::min(latencies.size() - 1, latencies.size() * 95 / 100)];
+  return load;
+}
+
+void serving(const Context& ctx) {
+  auto answerer = infer::Answerer::load(ctx.model_dir);
+  image::Image img;
+  img.width = img.height = 256;
+  img.channels = 1;
+  auto noise = torch::randint(0, 256, {256 * 256}, torch::kUInt8);
+  img.pixels.assign(noise.data_ptr<uint8_t>(), noise.data_ptr<uint8_t>() + noise.numel());
+  auto encoded = image::encode_png(img);
+  const std::string png(encoded.begin(), encoded.end());
+  double single = 0;
+  for (int clients : {1, 8, 32}) {
+    std::vector<std::pair<std::string, size_t>> modes = {{"batch1", 1}};
+    if (clients > 1) modes.push_back({"batched", size_t(std::min(clients, 16))});
+    double unbatched = 0;
+    for (const auto& [mode, max_batch] : modes) {
+      auto load = run_load(answerer, clients, max_batch, ctx.serve_seconds, png);
+      const std::string name = "serve.clients" + std::to_string(clients) + "." + mode;
+      if (clients == 1) single = load.requests_per_second;
+      if (max_batch == 1) unbatched = load.requests_per_second;
+      const bool vs_unbatched = max_batch > 1;
+      ctx.add(ctx.rate(name, load.requests_per_second, "requests/s",
+                       vs_unbatched ? "serve.clients" + std::to_string(clients) + ".batch1" : "serve.clients1.batch1",
+                       vs_unbatched ? unbatched : single));
+      ctx.add({name + ".p50.latency", load.p50 * 1e3, "ms", "", {}});
+      ctx.add({name + ".p95.latency", load.p95 * 1e3, "ms", "", {}});
+      ctx.add({name + ".errors", double(load.errors), "requests", "", {}});
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Benchmark> serve_benchmarks() { return {{"serve", serving}}; }
+
+}  // namespace medvqa::bench
