@@ -370,7 +370,8 @@ TEST(WebPage, AnswersInChromium) {
     GTEST_SKIP() << "needs node, /usr/bin/chromium and `npm ci --prefix tests/web` (scripts/test.sh installs them)";
   }
   Running s;
-  const std::string screenshot = std::filesystem::current_path().string() + "/web-page-answer.png";
+  // Beside the test binary, in the build tree.
+  const std::string screenshot = std::filesystem::read_symlink("/proc/self/exe").parent_path().string() + "/web-page-answer.png";
   const std::string command = "MEDVQA_URL=http://127.0.0.1:" + std::to_string(s.port()) + " MEDVQA_IMAGE=" + images()[0] +
                               " MEDVQA_SCREENSHOT=" + screenshot + " node " + web_tests + "/answer.test.mjs 2>&1";
   std::string output;
