@@ -47,6 +47,7 @@ struct Context {
   int repeats = 5;
   double serve_seconds = 10;
   std::string model_dir;  // the shipped small model, for the answer and serving benchmarks
+  std::string profile_dir;  // --profile: chrome traces of a few steps of each decode benchmark
   std::string only;       // --only: benchmarks may skip configurations whose rows would not match
   bool wanted(const std::string& row) const {
     return only.empty() || row.find(only) != std::string::npos || only.find(row) != std::string::npos;

@@ -1,5 +1,6 @@
 // Inference benchmarks at real shapes with random weights: BLOOM decode and prefill, the
 // BiomedCLIP ViT-B/16, the BLIP-2-size Q-Former, and whole answers.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -86,6 +87,10 @@ void bloom(const Context& ctx) {
     ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth", ctx.base.read_gbs));
     ctx.add({name + ".tokens_per_second", 1.0 / per_token, "tokens/s", "", {}});
     ctx.latency(name, per_token);
+    if (!ctx.profile_dir.empty()) {
+      torch::autograd::profiler::RecordProfile trace(ctx.profile_dir + "/" + name + ".trace.json");
+      decode_steps(lm, prompt, 4);
+    }
     // Prefill: 128 prompt tokens through every block, logits for the last position only.
     const int64_t T = 128;
     auto long_prompt = torch::randint(5, c.vocab_size, {1, T}, torch::kLong);

@@ -10,7 +10,7 @@ namespace medvqa::app {
 
 Command add_bench(CLI::App& root) {
   struct Options {
-    std::string only, out, model, dtype = "auto";
+    std::string only, out, model, dtype = "auto", profile;
     int repeats = 5, threads = 2;
     double serve_seconds = 10;
     bool json = false;
@@ -27,6 +27,8 @@ Command add_bench(CLI::App& root) {
   cmd->add_option("--model", o->model, "Model for the answer and serving benchmarks (default: the shipped one)");
   cmd->add_option("--dtype", o->dtype, "Model compute dtype: auto (the faster GEMM of this machine), bfloat16, float32")
       ->check(CLI::IsMember({"auto", "bfloat16", "float32"}));
+  cmd->add_option("--profile", o->profile, "Write chrome traces (per-op times) of decode steps into this folder")
+      ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", o->json, "Print the rows as a JSON array after the table");
   cmd->add_option("--out", o->out, "Also write the JSON rows to this file (atomically)");
   return {cmd, [o]() {
@@ -37,6 +39,7 @@ Command add_bench(CLI::App& root) {
     ctx.serve_seconds = o->serve_seconds;
     ctx.model_dir = o->model.empty() ? default_model_dir() : o->model;
     ctx.only = o->only;
+    ctx.profile_dir = o->profile;
     ctx.rows = &rows;
     ctx.base = bench::measure_baselines(o->repeats);
     rows.push_back({"machine.read_bandwidth", ctx.base.read_gbs, "GB/s", "", {}});

@@ -138,7 +138,7 @@ torch::Tensor BloomForCausalLMImpl::embed(const torch::Tensor& input_ids) {
 }
 
 torch::Tensor BloomForCausalLMImpl::logits(const torch::Tensor& hidden) {
-  return torch::nn::functional::linear(hidden, transformer->word_embeddings->weight);
+  return model::linear(hidden, transformer->word_embeddings->weight);
 }
 
 torch::Tensor BloomForCausalLMImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {

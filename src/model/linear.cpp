@@ -1,5 +1,7 @@
 #include "model/linear.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 #include <limits>
 
@@ -14,8 +16,21 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
   }
 }
 
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  // Autocast and mixed dtypes stay with F::linear, which casts as autocast requires.
+  if (x.dim() >= 1 && x.numel() == x.size(-1) && x.numel() > 0 && x.scalar_type() == weight.scalar_type() &&
+      !at::autocast::is_cpu_enabled()) {
+    auto sizes = x.sizes().vec();
+    sizes.back() = weight.size(0);
+    auto y = torch::mv(weight, x.reshape({-1}));
+    if (bias.defined()) y = y + bias;
+    return y.view(sizes);
+  }
+  return torch::nn::functional::linear(x, weight, bias);
+}
+
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  auto y = torch::nn::functional::linear(x, weight, bias);
+  auto y = linear(x, weight, bias);
   if (has_lora() && lora_enabled_) {
     auto h = lora_dropout_ > 0 && is_training() ? torch::dropout(x, lora_dropout_, true) : x;
     y = y + lora_B(lora_A(h)) * lora_scaling_;

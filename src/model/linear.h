@@ -34,6 +34,10 @@ TORCH_MODULE(Linear);
 
 // The two GELUs the reference models use: BLOOM's tanh form (eval path, its own constant) and
 // the exact erf form (timm ViT, Q-Former).
+// x Wᵀ + b. One row (batch-1 decoding) goes through matrix-vector multiplication: BLAS gemv
+// streams the weights faster than gemm does with a single row.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
+
 torch::Tensor bloom_gelu(const torch::Tensor& x);
 torch::Tensor gelu_erf(const torch::Tensor& x);
 
