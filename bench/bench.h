@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "image/image.h"
+
 namespace medvqa::bench {
 
 struct Row {
@@ -70,6 +72,10 @@ Baselines measure_baselines(int repeats);
 std::vector<Benchmark> model_benchmarks();  // decode, prefill, vit, qformer, answer
 std::vector<Benchmark> train_benchmarks();  // training steps
 std::vector<Benchmark> serve_benchmarks();  // HTTP serving under load
+
+// A square 8-bit gray image of random pixels: an input for the answer and serving benchmarks
+// that needs no dataset.
+image::Image noise_image(int side);
 
 // Rows as a fixed-width table.
 std::string format_table(const std::vector<Row>& rows);

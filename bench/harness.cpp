@@ -49,6 +49,15 @@ Baselines measure_baselines(int repeats) {
   return b;
 }
 
+image::Image noise_image(int side) {
+  image::Image img;
+  img.width = img.height = side;
+  img.channels = 1;
+  auto t = torch::randint(0, 256, {int64_t(side) * side}, torch::kUInt8);
+  img.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
+  return img;
+}
+
 std::string format_table(const std::vector<Row>& rows) {
   std::ostringstream out;
   out << std::left << std::setw(40) << "benchmark" << std::right << std::setw(12) << "value" << "  " << std::left

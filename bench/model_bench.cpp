@@ -137,15 +137,6 @@ void qformer(const Context& ctx) {
   ctx.latency("qformer.blip2-32q", t.min);
 }
 
-image::Image noise_image(int side) {
-  image::Image img;
-  img.width = img.height = side;
-  img.channels = 1;
-  auto t = torch::randint(0, 256, {side * side}, torch::kUInt8);
-  img.pixels.assign(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel());
-  return img;
-}
-
 void answer(const Context& ctx) {
   // The shipped small model, as `medvqa ask` runs it.
   auto answerer = infer::Answerer::load(ctx.model_dir);

@@ -73,12 +73,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
 
 void serving(const Context& ctx) {
   auto answerer = infer::Answerer::load(ctx.model_dir);
-  image::Image img;
-  img.width = img.height = 256;
-  img.channels = 1;
-  auto noise = torch::randint(0, 256, {256 * 256}, torch::kUInt8);
-  img.pixels.assign(noise.data_ptr<uint8_t>(), noise.data_ptr<uint8_t>() + noise.numel());
-  auto encoded = image::encode_png(img);
+  auto encoded = image::encode_png(noise_image(256));
   const std::string png(encoded.begin(), encoded.end());
   double single = 0;
   for (int clients : {1, 8, 32}) {
