@@ -31,12 +31,6 @@ model::BloomConfig bloom_shape(int64_t hidden) {
 // bloom-560m and bloomz-1b7: the paper's 7b1 has the same layout, 4096 wide and 30 layers deep.
 const std::vector<std::pair<std::string, int64_t>> kBloomShapes = {{"bloom-560m", 1024}, {"bloomz-1b7", 2048}};
 
-double parameter_bytes(torch::nn::Module& m) {
-  double bytes = 0;
-  for (const auto& p : m.parameters()) bytes += double(p.nbytes());
-  return bytes;
-}
-
 // Multiply-adds of the transformer blocks' linear layers per token.
 double block_linear_params(const model::BloomConfig& c) {
   return double(c.n_layer) * 12.0 * double(c.hidden_size) * double(c.hidden_size);
@@ -69,38 +63,62 @@ std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tenso
   return seconds;
 }
 
+// The decode and prefill rows are named by how the weights are stored. bf16 is this machine's
+// faster bf16 path: bf16 compute (oneDNN) where bf16 GEMM wins, else bf16 weights packed for
+// the fp32 kernels.
+struct WeightVariant {
+  std::string name;
+  torch::Dtype dtype;
+  model::WeightFormat packing;
+};
+
+std::vector<WeightVariant> weight_variants(const Context& ctx) {
+  const bool bf16_compute = ctx.dtype == torch::kBFloat16;
+  return {{"fp32", torch::kFloat32, model::WeightFormat::kFloat32},
+          {"bf16", ctx.dtype, bf16_compute ? model::WeightFormat::kFloat32 : model::WeightFormat::kBFloat16},
+          {"int8", torch::kFloat32, model::WeightFormat::kInt8}};
+}
+
+void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden, const WeightVariant& variant) {
+  const std::string suffix = shape + "." + variant.name;
+  if (!ctx.wanted("decode." + suffix) && !ctx.wanted("prefill." + suffix)) return;
+  auto c = bloom_shape(hidden);
+  torch::manual_seed(0);
+  model::BloomForCausalLM lm(c);
+  lm->to(variant.dtype);
+  lm->pack_weights(variant.packing);
+  lm->eval();
+  // Decode: every new token reads every weight once (the tied embedding for the logits).
+  auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
+  auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats);
+  steps.erase(steps.begin(), steps.begin() + 4);  // warm-up
+  const double per_token = *std::min_element(steps.begin(), steps.end());
+  const double bytes = double(lm->weight_bytes());
+  std::string name = "decode." + suffix;
+  ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth", ctx.base.read_gbs));
+  ctx.add({name + ".tokens_per_second", 1.0 / per_token, "tokens/s", "", {}});
+  ctx.latency(name, per_token);
+  if (!ctx.profile_dir.empty()) {
+    torch::autograd::profiler::RecordProfile trace(ctx.profile_dir + "/" + name + ".trace.json");
+    decode_steps(lm, prompt, 4);
+  }
+  // Prefill: 128 prompt tokens through every block, logits for the last position only.
+  const int64_t T = 128;
+  auto long_prompt = torch::randint(5, c.vocab_size, {1, T}, torch::kLong);
+  auto pre = measure([&] { prefill(lm, long_prompt); }, 1, ctx.repeats);
+  double flops = 2.0 * double(T) * block_linear_params(c) + 4.0 * double(T * T) * double(c.hidden_size * c.n_layer) +
+                 2.0 * double(c.vocab_size * c.hidden_size);
+  name = "prefill." + suffix;
+  const bool bf16 = variant.dtype == torch::kBFloat16;
+  ctx.add(ctx.rate(name, flops / pre.min / 1e9, "GFLOP/s", bf16 ? "gemm_bf16" : "gemm_fp32",
+                   bf16 ? ctx.base.bf16_gflops : ctx.base.fp32_gflops));
+  ctx.add({name + ".tokens_per_second", double(T) / pre.min, "tokens/s", "", {}});
+}
+
 void bloom(const Context& ctx) {
   torch::NoGradGuard no_grad;
-  for (const auto& [shape, hidden] : kBloomShapes) {
-    if (!ctx.wanted("decode." + shape) && !ctx.wanted("prefill." + shape)) continue;
-    auto c = bloom_shape(hidden);
-    model::BloomForCausalLM lm(c);
-    lm->to(ctx.dtype);
-    lm->eval();
-    // Decode: every new token reads every weight once (the tied embedding for the logits).
-    auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
-    auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats);
-    steps.erase(steps.begin(), steps.begin() + 4);  // warm-up
-    const double per_token = *std::min_element(steps.begin(), steps.end());
-    double bytes = parameter_bytes(*lm);
-    std::string name = "decode." + shape + "." + ctx.dtype_name();
-    ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth", ctx.base.read_gbs));
-    ctx.add({name + ".tokens_per_second", 1.0 / per_token, "tokens/s", "", {}});
-    ctx.latency(name, per_token);
-    if (!ctx.profile_dir.empty()) {
-      torch::autograd::profiler::RecordProfile trace(ctx.profile_dir + "/" + name + ".trace.json");
-      decode_steps(lm, prompt, 4);
-    }
-    // Prefill: 128 prompt tokens through every block, logits for the last position only.
-    const int64_t T = 128;
-    auto long_prompt = torch::randint(5, c.vocab_size, {1, T}, torch::kLong);
-    auto pre = measure([&] { prefill(lm, long_prompt); }, 1, ctx.repeats);
-    double flops = 2.0 * double(T) * block_linear_params(c) + 4.0 * double(T * T) * double(c.hidden_size * c.n_layer) +
-                   2.0 * double(c.vocab_size * c.hidden_size);
-    name = "prefill." + shape + "." + ctx.dtype_name();
-    ctx.add(ctx.rate(name, flops / pre.min / 1e9, "GFLOP/s", ctx.gemm_name(), ctx.gemm_rate()));
-    ctx.add({name + ".tokens_per_second", double(T) / pre.min, "tokens/s", "", {}});
-  }
+  for (const auto& [shape, hidden] : kBloomShapes)
+    for (const auto& variant : weight_variants(ctx)) bloom_variant(ctx, shape, hidden, variant);
 }
 
 void vit(const Context& ctx) {

@@ -4,15 +4,16 @@
 #include <optional>
 
 #include "app/commands.h"
+#include "app/precision.h"
 #include "image/image.h"
 #include "infer/answerer.h"
-#include "model/pretrained.h"
 
 namespace medvqa::app {
 
 Command add_ask(CLI::App& root) {
   struct Options {
-    std::string model, image, question, dtype = "float32", window;
+    std::string model, image, question, window;
+    PrecisionOptions precision;
     std::optional<double> window_center, window_width;
     int max_new_tokens = 0, threads = 0, frame = -1;
     double temperature = 0;
@@ -31,7 +32,7 @@ Command add_ask(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Longest answer in tokens (default: the model's)");
   cmd->add_option("--temperature", o->temperature, "Sampling temperature; 0 answers greedily")->check(CLI::Range(0.0, 10.0));
-  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
+  add_precision_options(cmd, o->precision);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--json", o->json, "Print a JSON object instead of text");
   cmd->add_flag("--rank-closed", o->rank_closed,
@@ -39,7 +40,7 @@ Command add_ask(CLI::App& root) {
   return {cmd, [o]() {
     set_threads(o->threads);
     std::string dir = o->model.empty() ? default_model_dir() : o->model;
-    auto answerer = infer::Answerer::load(dir, model::parse_dtype(o->dtype));
+    auto answerer = load_answerer(dir, o->precision);
     image::DecodeOptions decode;
     decode.window = image::choose_window(o->window, o->window_center, o->window_width);
     decode.frame = o->frame;

@@ -7,20 +7,21 @@
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/precision.h"
 #include "data/readers.h"
 #include "data/split.h"
 #include "eval/report.h"
 #include "infer/answerer.h"
 #include "infer/evaluate.h"
 #include "io/error.h"
-#include "model/pretrained.h"
 
 namespace medvqa::app {
 namespace {
 namespace fs = std::filesystem;
 
 struct Options {
-  std::string model, dataset, questions, images, lang = "en", holdout_side = "val", dtype = "float32";
+  std::string model, dataset, questions, images, lang = "en", holdout_side = "val";
+  PrecisionOptions precision;
   std::vector<std::string> train_answers;
   double holdout_fraction = 0;
   uint64_t holdout_seed = 0;
@@ -141,7 +142,7 @@ int run(const Options& o) {
   auto candidates = candidate_answers(o, read);
 
   const std::string model_dir = o.model.empty() ? default_model_dir() : o.model;
-  auto answerer = infer::Answerer::load(model_dir, model::parse_dtype(o.dtype));
+  auto answerer = load_answerer(model_dir, o.precision);
   infer::AnswerOptions answer_options;
   answer_options.rank_closed = o.rank_closed;
   auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options);
@@ -197,7 +198,7 @@ Command add_eval(CLI::App& root) {
   cmd->add_option("--holdout-seed", o->holdout_seed, "Seed of the holdout split (default: 0)")->needs(fraction);
   cmd->add_option("--limit", o->limit, "Evaluate only the first N questions (default: all)");
   cmd->add_option("--batch-size", o->batch_size, "Questions per model call (default: 8)")->check(CLI::PositiveNumber);
-  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
+  add_precision_options(cmd, o->precision);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--rank-closed", o->rank_closed,
                 "Answer closed questions with the most likely candidate (yes/no, or the options of an "

@@ -6,15 +6,16 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/precision.h"
 #include "infer/answerer.h"
-#include "model/pretrained.h"
 #include "serve/server.h"
 
 namespace medvqa::app {
 
 Command add_serve(CLI::App& root) {
   struct Options {
-    std::string model, dtype = "float32", web;
+    std::string model, web;
+    PrecisionOptions precision;
     serve::ServerOptions server;
     int64_t max_wait_ms = 10;
     int threads = 0;
@@ -37,7 +38,7 @@ Command add_serve(CLI::App& root) {
   cmd->add_option("--max-body-bytes", o->server.max_body_bytes, "Largest request body in bytes (default 32 MiB)");
   cmd->add_option("--max-pixels", o->server.max_pixels, "Largest image in pixels (default 40 million)");
   cmd->add_option("--web", o->web, "The web page's folder (default: the project's web/)");
-  cmd->add_option("--dtype", o->dtype, "float32 or bfloat16")->check(CLI::IsMember({"float32", "bfloat16"}));
+  add_precision_options(cmd, o->precision);
   cmd->add_option("--threads", o->threads, "CPU threads for the model (default: all cores)");
   return {cmd, [o]() {
     // SIGTERM and SIGINT go to one thread that stops the server; every other thread (HTTP
@@ -50,7 +51,7 @@ Command add_serve(CLI::App& root) {
 
     set_threads(o->threads);
     const std::string dir = o->model.empty() ? default_model_dir() : o->model;
-    auto answerer = infer::Answerer::load(dir, model::parse_dtype(o->dtype));
+    auto answerer = load_answerer(dir, o->precision);
     auto options = o->server;
     options.batching.max_wait = std::chrono::milliseconds(o->max_wait_ms);
     options.web_dir = o->web.empty() ? default_web_dir() : o->web;

@@ -25,8 +25,9 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device) {
+Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device, model::WeightFormat weights) {
   auto model = model::load_medvqa(dir, dtype, device);
+  model->language_model->pack_weights(weights);
   auto tokenizer = text::Tokenizer::from_file((std::filesystem::path(dir) / "tokenizer.json").string());
   if (tokenizer.vocab_size() > model->config.text.vocab_size)
     throw Error(dir + ": tokenizer has " + std::to_string(tokenizer.vocab_size()) +

@@ -43,8 +43,9 @@ struct Answer {
 // questions about images.
 class Answerer {
  public:
+  // `weights`: how the language model's weight matrices are stored (packed for the CPU kernels).
   static Answerer load(const std::string& model_dir, torch::Dtype dtype = torch::kFloat32,
-                       torch::Device device = torch::kCPU);
+                       torch::Device device = torch::kCPU, model::WeightFormat weights = model::WeightFormat::kFloat32);
   Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device);
 
   // One batch: images[i] with questions[i]. Prompts are left-padded so they end together.

@@ -45,15 +45,17 @@ torch::Tensor BloomAttentionImpl::forward(const torch::Tensor& x, const torch::T
     v = cache->value[layer].narrow(2, 0, past + T);
   }
   const int64_t S = k.size(2);
-  // scores = alibi + (q kᵀ)/√d, in one baddbmm as transformers computes it.
-  auto scores = torch::baddbmm(alibi.reshape({B * n_head_, 1, S}), q.reshape({B * n_head_, T, head_dim_}),
-                               k.reshape({B * n_head_, S, head_dim_}).transpose(1, 2), 1.0,
-                               1.0 / std::sqrt(double(head_dim_)))
-                    .view({B, n_head_, T, S});
+  const double inv_norm = 1.0 / std::sqrt(double(head_dim_));
+  // scores = alibi + (q kᵀ)/√d, in one baddbmm as transformers computes it. One query (a decoding
+  // step) takes broadcast products instead: CPU bmm runs a separate tiny GEMM per head.
+  auto scores = T == 1 ? alibi.view({B, n_head_, 1, S}) + (k * q).sum(-1).unsqueeze(2) * inv_norm
+                       : torch::baddbmm(alibi.reshape({B * n_head_, 1, S}), q.reshape({B * n_head_, T, head_dim_}),
+                                        k.reshape({B * n_head_, S, head_dim_}).transpose(1, 2), 1.0, inv_norm)
+                             .view({B, n_head_, T, S});
   scores = scores.masked_fill(masked, lowest_value(scores));
   auto probs = torch::softmax(scores, -1, torch::kFloat32).to(x.scalar_type());
-  auto context = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, n_head_ * head_dim_});
-  return dense(context) + residual;
+  auto context = T == 1 ? (probs.transpose(2, 3) * v).sum(2, /*keepdim=*/true) : torch::matmul(probs, v);
+  return dense(context.transpose(1, 2).reshape({B, T, n_head_ * head_dim_})) + residual;
 }
 
 BloomMLPImpl::BloomMLPImpl(const BloomConfig& c) {
@@ -134,11 +136,33 @@ BloomForCausalLMImpl::BloomForCausalLMImpl(const BloomConfig& c) {
 }
 
 torch::Tensor BloomForCausalLMImpl::embed(const torch::Tensor& input_ids) {
+  if (packed_embeddings)
+    return packed_embeddings->rows(input_ids).to(transformer->word_embeddings_layernorm->weight.scalar_type());
   return transformer->word_embeddings(input_ids);
 }
 
 torch::Tensor BloomForCausalLMImpl::logits(const torch::Tensor& hidden) {
+  if (packed_embeddings) return packed_embeddings->linear(hidden);
   return model::linear(hidden, transformer->word_embeddings->weight);
+}
+
+void BloomForCausalLMImpl::pack_weights(WeightFormat format) {
+  if (format == WeightFormat::kFloat32) return;
+  for (auto& block : transformer->blocks)
+    for (auto& module : block->modules(/*include_self=*/false))
+      if (auto* linear = dynamic_cast<LinearImpl*>(module.get())) linear->pack(format);
+  auto& table = transformer->word_embeddings->weight;
+  packed_embeddings = std::make_shared<const PackedWeight>(table, format);
+  table.set_data(torch::empty({0}, table.options()));
+}
+
+int64_t BloomForCausalLMImpl::weight_bytes() {
+  int64_t bytes = packed_embeddings ? packed_embeddings->nbytes() : 0;
+  for (const auto& p : parameters()) bytes += int64_t(p.nbytes());
+  for (auto& module : modules(/*include_self=*/false))
+    if (auto* linear = dynamic_cast<LinearImpl*>(module.get()); linear && linear->packed)
+      bytes += linear->packed->nbytes();
+  return bytes;
 }
 
 torch::Tensor BloomForCausalLMImpl::forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask) {

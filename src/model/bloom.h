@@ -90,7 +90,14 @@ class BloomForCausalLMImpl : public torch::nn::Module {
   // Logits for every position: [B,T,V].
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
 
+  // Stores the blocks' linear weights and the tied embedding in `format` for CPU inference
+  // (LayerNorms and biases stay fp32). The model can no longer be trained or saved.
+  void pack_weights(WeightFormat format);
+  // Bytes of every weight as stored, packed or not: what one decoding step reads.
+  int64_t weight_bytes();
+
   BloomModel transformer{nullptr};
+  std::shared_ptr<const PackedWeight> packed_embeddings;
 };
 TORCH_MODULE(BloomForCausalLM);
 

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "io/error.h"
+
 namespace medvqa::model {
 
 LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in), out_features(out) {
@@ -30,7 +32,7 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& x) {
-  auto y = linear(x, weight, bias);
+  auto y = packed ? packed->linear(x, bias) : linear(x, weight, bias);
   if (has_lora() && lora_enabled_) {
     auto h = lora_dropout_ > 0 && is_training() ? torch::dropout(x, lora_dropout_, true) : x;
     y = y + lora_B(lora_A(h)) * lora_scaling_;
@@ -52,6 +54,7 @@ void LinearImpl::add_lora(int64_t r, double scaling, double dropout) {
 
 void LinearImpl::merge_lora() {
   if (!has_lora()) return;
+  if (packed) throw Error("LoRA branches are merged into fp32 weights; merge before packing them");
   torch::NoGradGuard no_grad;
   auto delta = torch::matmul(lora_B->weight.to(torch::kFloat32), lora_A->weight.to(torch::kFloat32)) * lora_scaling_;
   weight.add_(delta.to(weight.scalar_type()));
@@ -59,6 +62,13 @@ void LinearImpl::merge_lora() {
   unregister_module("lora_B");
   lora_A = nullptr;
   lora_B = nullptr;
+}
+
+void LinearImpl::pack(WeightFormat format) {
+  if (format == WeightFormat::kFloat32) return;
+  if (packed) throw Error("the weights are already packed (" + weight_format_name(packed->format()) + ")");
+  packed = std::make_shared<const PackedWeight>(weight, format);
+  weight.set_data(torch::empty({0}, weight.options()));
 }
 
 torch::Tensor bloom_gelu(const torch::Tensor& x) {

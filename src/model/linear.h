@@ -1,6 +1,10 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
+
+#include "model/packed_weight.h"
+
 namespace medvqa::model {
 
 // nn.Linear, plus the optional low-rank branch of PEFT's LoRA layer:
@@ -20,10 +24,14 @@ class LinearImpl : public torch::nn::Module {
   bool has_lora() const { return !lora_A.is_empty(); }
   // Keeps the branch's parameters but stops using them (PEFT's disable_adapter).
   void set_lora_enabled(bool enabled) { lora_enabled_ = enabled; }
+  // Inference only: keeps the weight in `format` (see packed_weight.h) and releases the fp32
+  // parameter's memory (it stays registered, empty).
+  void pack(WeightFormat format);
 
   int64_t in_features, out_features;
   torch::Tensor weight, bias;
   torch::nn::Linear lora_A{nullptr}, lora_B{nullptr};
+  std::shared_ptr<const PackedWeight> packed;
 
  private:
   double lora_scaling_ = 0.0;

@@ -1,0 +1,21 @@
+#pragma once
+// Matrix-vector kernels for weights stored narrower than fp32 (see packed_weight.h): each weight
+// is widened to fp32 once and multiplied into every input row, accumulating in fp32. Output rows
+// are split over the OpenMP threads (libtorch's intra-op pool, sized by at::set_num_threads).
+#include <cstdint>
+
+namespace medvqa::model::kernels {
+
+// y[i·n + j] = Σ_p x[i·k + p] · W[j, p]   for rows i < m and output rows j < n,
+// with W[j, p] = bf16 bits w[j·k + p] (as fp32).
+void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y);
+// The same with W[j, p] = scale[j] · w[j·k + p].
+void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y);
+
+// Whether the AVX2+FMA versions run on this CPU (else these portable loops do).
+bool using_avx2();
+void bf16_rows_portable(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y);
+void int8_rows_portable(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n,
+                        float* y);
+
+}  // namespace medvqa::model::kernels

@@ -1,0 +1,99 @@
+#include "model/packed_weight.h"
+
+#include <ATen/record_function.h>
+
+#include <algorithm>
+
+#include "io/error.h"
+#include "model/packed_kernels.h"
+
+namespace medvqa::model {
+
+WeightFormat parse_weight_format(const std::string& name) {
+  if (name == "float32" || name == "fp32") return WeightFormat::kFloat32;
+  if (name == "bfloat16" || name == "bf16") return WeightFormat::kBFloat16;
+  if (name == "int8") return WeightFormat::kInt8;
+  throw Error("unknown weight format '" + name + "' (float32, bfloat16 or int8)");
+}
+
+std::string weight_format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kBFloat16: return "bfloat16";
+    case WeightFormat::kInt8: return "int8";
+    default: return "float32";
+  }
+}
+
+PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : format_(format) {
+  if (weight.dim() != 2) throw Error("packed weights are matrices; got " + std::to_string(weight.dim()) + " dimensions");
+  if (!weight.device().is_cpu())
+    throw Error("bfloat16/int8 weight storage is for the CPU kernels; on " + weight.device().str() +
+                " use the bfloat16 compute dtype instead");
+  torch::NoGradGuard no_grad;
+  auto w = weight.to(torch::kFloat32);
+  switch (format) {
+    case WeightFormat::kBFloat16: data_ = w.to(torch::kBFloat16).contiguous(); break;
+    case WeightFormat::kInt8: {
+      // Symmetric per output row: the largest magnitude maps to ±127.
+      auto absmax = w.abs().amax(1);
+      scale_ = torch::where(absmax > 0, absmax / 127.0, torch::ones_like(absmax)).contiguous();
+      data_ = (w / scale_.unsqueeze(1)).round().clamp(-127, 127).to(torch::kInt8).contiguous();
+      break;
+    }
+    default: throw Error("float32 weights are not packed");
+  }
+}
+
+int64_t PackedWeight::nbytes() const { return int64_t(data_.nbytes()) + (scale_.defined() ? int64_t(scale_.nbytes()) : 0); }
+
+torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count) const {
+  auto rows = data_.narrow(0, first_row, count).to(torch::kFloat32);
+  if (format_ == WeightFormat::kInt8) rows.mul_(scale_.narrow(0, first_row, count).unsqueeze(1));
+  return rows;
+}
+
+torch::Tensor PackedWeight::dequantize() const { return widen(0, out_features()); }
+
+torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
+  auto flat = ids.reshape({-1}).to(torch::kLong);
+  auto rows = data_.index_select(0, flat).to(torch::kFloat32);
+  if (format_ == WeightFormat::kInt8) rows.mul_(scale_.index_select(0, flat).unsqueeze(1));
+  auto sizes = ids.sizes().vec();
+  sizes.push_back(in_features());
+  return rows.view(sizes);
+}
+
+torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& bias) const {
+  const int64_t k = in_features(), n = out_features();
+  if (x.dim() == 0 || x.size(-1) != k)
+    throw Error("packed linear: input has " + std::to_string(x.dim() ? x.size(-1) : 0) + " features, expected " +
+                std::to_string(k));
+  if (!x.device().is_cpu()) throw Error("packed weights compute on the CPU; the input is on " + x.device().str());
+  if (torch::GradMode::is_enabled() && x.requires_grad())
+    throw Error("packed weights are for inference: no gradient flows through them");
+  RECORD_FUNCTION("medvqa::packed_linear", std::vector<c10::IValue>{});  // named in profiles
+  auto x2 = x.reshape({-1, k}).to(torch::kFloat32).contiguous();
+  const int64_t m = x2.size(0);
+  auto y = torch::empty({m, n}, torch::kFloat32);
+  if (m <= kMaxKernelRows) {
+    const float* xp = x2.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
+    if (format_ == WeightFormat::kInt8)
+      kernels::int8_rows(xp, m, data_.data_ptr<int8_t>(), scale_.data_ptr<float>(), k, n, yp);
+    else
+      kernels::bf16_rows(xp, m, reinterpret_cast<const uint16_t*>(data_.data_ptr<at::BFloat16>()), k, n, yp);
+  } else {
+    // Blocks of ~4 MiB of widened weights: BLAS-speed products without a full fp32 copy.
+    const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / k);
+    for (int64_t first = 0; first < n; first += block) {
+      const int64_t count = std::min(block, n - first);
+      y.narrow(1, first, count).copy_(torch::mm(x2, widen(first, count).t()));
+    }
+  }
+  if (bias.defined()) y.add_(bias.to(torch::kFloat32));
+  auto sizes = x.sizes().vec();
+  sizes.back() = n;
+  return y.view(sizes).to(x.scalar_type());
+}
+
+}  // namespace medvqa::model

@@ -1,0 +1,52 @@
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+
+namespace medvqa::model {
+
+// How the language model's weight matrices are stored for CPU inference. Arithmetic stays fp32
+// in every format: batch-1 decoding is bound by the bytes of weights read per token, so storing
+// them narrower is what makes it faster, and fp32 accumulation keeps the results close.
+enum class WeightFormat {
+  kFloat32,   // the parameters as loaded
+  kBFloat16,  // bf16 (round to nearest even): half the bytes
+  kInt8,      // int8 with one fp32 scale per output row (symmetric, absmax/127): a quarter
+};
+
+WeightFormat parse_weight_format(const std::string& name);  // "float32"/"fp32", "bfloat16"/"bf16", "int8"
+std::string weight_format_name(WeightFormat format);
+
+// A [out, in] weight matrix in a narrow format, with the products inference needs. Batches of
+// up to kMaxKernelRows rows (decoding, batched serving) go through matrix-vector kernels that
+// widen each weight once and reuse it for every row (AVX2+FMA where the CPU has it); longer
+// inputs (prefill, scoring) widen blocks of output rows to fp32 and multiply them with BLAS.
+class PackedWeight {
+ public:
+  static constexpr int64_t kMaxKernelRows = 16;
+
+  // `weight`: [out, in], any floating dtype, on the CPU.
+  PackedWeight(const torch::Tensor& weight, WeightFormat format);
+
+  // x [..., in] (any floating dtype) → x Wᵀ + bias [..., out] in x's dtype.
+  torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& bias = {}) const;
+  // Rows of W as fp32 [ids..., in]: the embedding lookup when W is a tied embedding table.
+  torch::Tensor rows(const torch::Tensor& ids) const;
+  // W as fp32 [out, in].
+  torch::Tensor dequantize() const;
+
+  WeightFormat format() const { return format_; }
+  int64_t out_features() const { return data_.size(0); }
+  int64_t in_features() const { return data_.size(1); }
+  // Bytes a product reads: the stored matrix and its scales.
+  int64_t nbytes() const;
+
+ private:
+  torch::Tensor widen(int64_t first_row, int64_t count) const;  // rows as fp32
+
+  WeightFormat format_;
+  torch::Tensor data_;   // [out, in] bf16 or int8
+  torch::Tensor scale_;  // [out] fp32 (int8 only)
+};
+
+}  // namespace medvqa::model

@@ -1,0 +1,152 @@
+// Weight-only bf16/int8 storage for CPU inference: the products equal fp32 products with the
+// rounded weights, the kernels agree with their portable loops, and a packed BLOOM stays close.
+#include <gtest/gtest.h>
+
+#include "io/error.h"
+#include "model/bloom.h"
+#include "model/packed_kernels.h"
+#include "model/packed_weight.h"
+#include "testing/testing.h"
+
+namespace medvqa::model {
+namespace {
+
+using testing::all_close;
+
+// Row counts through the kernels (1-4 rows, groups of four, the limit) and through the widened
+// BLAS blocks (beyond kMaxKernelRows); 70 input features leave a tail after the 16-wide loop.
+const std::vector<int64_t> kRowCounts = {1, 2, 3, 4, 5, 9, PackedWeight::kMaxKernelRows,
+                                         PackedWeight::kMaxKernelRows + 1, 40};
+
+TEST(PackedWeight, Bf16ProductIsTheFp32ProductOfTheRoundedWeight) {
+  torch::manual_seed(1);
+  auto w = torch::randn({37, 70}), b = torch::randn({37});
+  PackedWeight packed(w, WeightFormat::kBFloat16);
+  auto rounded = w.to(torch::kBFloat16).to(torch::kFloat32);
+  EXPECT_TRUE(torch::equal(packed.dequantize(), rounded));
+  for (int64_t m : kRowCounts) {
+    auto x = torch::randn({m, 70});
+    EXPECT_TRUE(all_close(packed.linear(x, b), torch::nn::functional::linear(x, rounded, b), 1e-5, 1e-5,
+                          "rows " + std::to_string(m)));
+  }
+}
+
+TEST(PackedWeight, Int8RowsKeepTheirLargestMagnitudeAndHalfAStepOfError) {
+  torch::manual_seed(2);
+  auto w = torch::randn({20, 70});
+  w[3].zero_();  // an all-zero row must not divide by zero
+  PackedWeight packed(w, WeightFormat::kInt8);
+  auto deq = packed.dequantize();
+  auto step = w.abs().amax(1, true) / 127.0;
+  EXPECT_TRUE(((deq - w).abs() <= step / 2 + 1e-7).all().item<bool>());
+  EXPECT_TRUE(all_close(deq.abs().amax(1), w.abs().amax(1), 1e-6, 1e-6, "row absmax"));
+  EXPECT_TRUE(torch::equal(deq[3], torch::zeros({70})));
+  auto b = torch::randn({20});
+  for (int64_t m : kRowCounts) {
+    auto x = torch::randn({m, 70});
+    EXPECT_TRUE(all_close(packed.linear(x, b), torch::nn::functional::linear(x, deq, b), 1e-5, 1e-5,
+                          "rows " + std::to_string(m)));
+  }
+  EXPECT_EQ(packed.nbytes(), 20 * 70 + 20 * 4);
+}
+
+TEST(PackedWeight, KeepsLeadingDimensionsAndTheInputDtype) {
+  auto w = torch::randn({8, 32});
+  PackedWeight packed(w, WeightFormat::kInt8);
+  auto x = torch::randn({2, 3, 32});
+  auto y = packed.linear(x);
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 3, 8}));
+  EXPECT_TRUE(all_close(y, torch::matmul(x, packed.dequantize().t()), 1e-5, 1e-5, "3-d input"));
+  EXPECT_EQ(packed.linear(x.to(torch::kBFloat16)).scalar_type(), torch::kBFloat16);
+  auto ids = torch::tensor({{5, 0}, {7, 5}}, torch::kLong);
+  EXPECT_TRUE(torch::equal(packed.rows(ids), packed.dequantize().index_select(0, ids.reshape(-1)).view({2, 2, 32})));
+}
+
+TEST(PackedWeight, KernelsAgreeWithThePortableLoops) {
+  torch::manual_seed(3);
+  const int64_t n = 33, k = 1000;
+  auto x = torch::randn({5, k});
+  PackedWeight bf16(torch::randn({n, k}), WeightFormat::kBFloat16);
+  auto wb = bf16.dequantize().to(torch::kBFloat16).contiguous();
+  auto wq = torch::randint(-127, 128, {n, k}).to(torch::kInt8).contiguous();
+  auto scale = (torch::rand({n}) + 0.1) / 127.0;  // weights of order one, as packing makes them
+  for (int64_t m : {1, 3, 5}) {
+    auto fast = torch::empty({m, n}), portable = torch::empty({m, n});
+    auto* bits = reinterpret_cast<const uint16_t*>(wb.data_ptr<at::BFloat16>());
+    kernels::bf16_rows(x.data_ptr<float>(), m, bits, k, n, fast.data_ptr<float>());
+    kernels::bf16_rows_portable(x.data_ptr<float>(), m, bits, k, n, portable.data_ptr<float>());
+    EXPECT_TRUE(all_close(fast, portable, 1e-4, 1e-5, "bf16 rows " + std::to_string(m)));
+    kernels::int8_rows(x.data_ptr<float>(), m, wq.data_ptr<int8_t>(), scale.data_ptr<float>(), k, n,
+                       fast.data_ptr<float>());
+    kernels::int8_rows_portable(x.data_ptr<float>(), m, wq.data_ptr<int8_t>(), scale.data_ptr<float>(), k, n,
+                                portable.data_ptr<float>());
+    EXPECT_TRUE(all_close(fast, portable, 1e-3, 1e-5, "int8 rows " + std::to_string(m)));
+  }
+  RecordProperty("avx2", kernels::using_avx2() ? "yes" : "no");
+}
+
+TEST(PackedWeight, RejectsWhatItCannotCompute) {
+  PackedWeight packed(torch::randn({4, 6}), WeightFormat::kInt8);
+  EXPECT_THROW(packed.linear(torch::randn({2, 5})), Error);
+  auto x = torch::randn({1, 6}, torch::requires_grad());
+  EXPECT_THROW(packed.linear(x), Error);
+  EXPECT_THROW(PackedWeight(torch::randn({4}), WeightFormat::kInt8), Error);
+  EXPECT_THROW(parse_weight_format("int4"), Error);
+  EXPECT_EQ(parse_weight_format("bf16"), WeightFormat::kBFloat16);
+}
+
+BloomConfig small_bloom() {
+  BloomConfig c;
+  c.vocab_size = 300;
+  c.hidden_size = 64;
+  c.n_layer = 2;
+  c.n_head = 4;
+  return c;
+}
+
+// Logits of every position: the first four tokens at once, then one cached step per token (the
+// same tokens for every model, so small differences cannot change the path).
+torch::Tensor cached_logits(BloomForCausalLM& lm, const torch::Tensor& ids) {
+  const int64_t B = ids.size(0), T = ids.size(1);
+  KvCache cache(lm->transformer->config, B, T, torch::TensorOptions().dtype(torch::kFloat32));
+  std::vector<torch::Tensor> logits;
+  for (int64_t start = 0; start < T;) {
+    const int64_t n = start == 0 ? 4 : 1;
+    auto hidden = lm->transformer(lm->embed(ids.narrow(1, start, n)), torch::ones({B, start + n}, torch::kLong), &cache);
+    logits.push_back(lm->logits(hidden));
+    start += n;
+  }
+  return torch::cat(logits, 1);
+}
+
+TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
+  torch::NoGradGuard no_grad;
+  auto ids = torch::randint(0, 300, {2, 12}, torch::kLong);
+  torch::manual_seed(4);
+  BloomForCausalLM reference(small_bloom());
+  reference->eval();
+  auto expected = reference->forward(ids, full_attention_mask(2, 12, torch::kCPU));
+  EXPECT_TRUE(all_close(cached_logits(reference, ids), expected, 1e-5, 1e-5, "fp32 cached"));
+  const int64_t fp32_bytes = reference->weight_bytes();
+  const double spread = expected.abs().max().item<double>();
+  for (auto [format, tolerance, ratio] : {std::tuple{WeightFormat::kBFloat16, 2e-2, 0.5},
+                                          std::tuple{WeightFormat::kInt8, 3e-2, 0.25}}) {
+    torch::manual_seed(4);
+    BloomForCausalLM lm(small_bloom());
+    lm->eval();
+    lm->pack_weights(format);
+    const auto name = weight_format_name(format);
+    EXPECT_TRUE(all_close(cached_logits(lm, ids), expected, tolerance * spread, 0, name + " cached"));
+    // 24 rows at once: the widened-block path.
+    EXPECT_TRUE(all_close(lm->forward(ids, full_attention_mask(2, 12, torch::kCPU)), expected, tolerance * spread, 0,
+                          name + " prefill"));
+    // Linear weights and the tied table shrink; LayerNorms and biases stay fp32.
+    EXPECT_LT(lm->weight_bytes(), fp32_bytes * (ratio + 0.1));
+    EXPECT_GT(lm->weight_bytes(), fp32_bytes * ratio);
+    EXPECT_EQ(lm->transformer->word_embeddings->weight.numel(), 0);
+    EXPECT_THROW(lm->pack_weights(format), Error);
+  }
+}
+
+}  // namespace
+}  // namespace medvqa::model
