@@ -63,10 +63,10 @@ image::Image noise_image(int side) {
 std::string format_table(const std::vector<Row>& rows) {
   std::ostringstream out;
   out << std::left << std::setw(40) << "benchmark" << std::right << std::setw(12) << "value" << "  " << std::left
-      << std::setw(9) << "unit" << std::setw(34) << "baseline" << std::right << std::setw(8) << "ratio" << "\n";
+      << std::setw(11) << "unit" << std::setw(34) << "baseline" << std::right << std::setw(8) << "ratio" << "\n";
   for (const auto& r : rows) {
     out << std::left << std::setw(40) << r.name << std::right << std::setw(12) << std::fixed << std::setprecision(2)
-        << r.value << "  " << std::left << std::setw(9) << r.unit;
+        << r.value << "  " << std::left << std::setw(11) << r.unit;
     if (r.baseline) {
       std::ostringstream base;
       base << r.baseline_name << " " << std::fixed << std::setprecision(1) << *r.baseline;

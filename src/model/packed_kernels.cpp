@@ -1,7 +1,9 @@
 #include "model/packed_kernels.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -56,7 +58,7 @@ inline float sum8(__m256 v) {
 // Dot products of one weight row with M input rows, U·8 weights per step: U·M independent
 // accumulators hide the FMA latency (8 of them), and the loops over them are unrolled so that
 // they live in registers.
-template <typename T, int M, int U = (M == 1 ? 8 : M == 2 ? 4 : 2)>
+template <int M, typename T, int U = (M == 1 ? 8 : M == 2 ? 4 : 2)>
 void dot_rows(const float* x, int64_t k, const T* row, float* out) {
   __m256 acc[M][U];
 #pragma GCC unroll 8
@@ -84,23 +86,57 @@ void dot_rows(const float* x, int64_t k, const T* row, float* out) {
   }
 }
 
-template <typename T>
-void rows_avx2(const float* x, int64_t m, const T* w, const float* scale, int64_t k, int64_t first, int64_t last,
-               float* y, int64_t ldy) {
+// int8 weights against int16 activations: vpmaddwd multiplies 16 pairs and adds neighbours
+// into 8 int32 lanes, half the instructions of widening to fp32. The int32 sums move into fp32
+// every 2048 weights, before 128 steps of ≤ 2·127·32767 could overflow.
+template <int M>
+void dot_rows(const int16_t* x, int64_t k, const int8_t* row, float* out) {
+  __m256 total[M];
+  __m256i acc[M];
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i) total[i] = _mm256_setzero_ps();
+  int64_t p = 0;
+  while (p + 16 <= k) {
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) acc[i] = _mm256_setzero_si256();
+    const int64_t end = std::min(k - 15, p + 2048);
+    for (; p < end; p += 16) {
+      __m256i w = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i*)(row + p)));
+#pragma GCC unroll 4
+      for (int i = 0; i < M; ++i)
+        acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(w, _mm256_loadu_si256((const __m256i*)(x + i * k + p))));
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < M; ++i) total[i] = _mm256_add_ps(total[i], _mm256_cvtepi32_ps(acc[i]));
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < M; ++i) {
+    float s = sum8(total[i]);
+    for (int64_t q = p; q < k; ++q) s += float(x[i * k + q]) * float(row[q]);
+    out[i] = s;
+  }
+}
+
+// Output rows [first, last) for all m input rows; out[r] is scaled by the weight row's scale
+// and the input row's (int16 activations), where there are scales.
+template <typename X, typename T>
+void rows_avx2(const X* x, const float* x_scale, int64_t m, const T* w, const float* scale, int64_t k, int64_t first,
+               int64_t last, float* y, int64_t ldy) {
   float out[4];
   for (int64_t j = first; j < last; ++j) {
     const T* row = w + j * k;
     // Groups of four input rows: the weight row stays in L1 between groups.
     for (int64_t i = 0; i < m; i += 4) {
       const int64_t n = std::min<int64_t>(4, m - i);
-      const float* xi = x + i * k;
+      const X* xi = x + i * k;
       switch (n) {
-        case 1: dot_rows<T, 1>(xi, k, row, out); break;
-        case 2: dot_rows<T, 2>(xi, k, row, out); break;
-        case 3: dot_rows<T, 3>(xi, k, row, out); break;
-        default: dot_rows<T, 4>(xi, k, row, out); break;
+        case 1: dot_rows<1>(xi, k, row, out); break;
+        case 2: dot_rows<2>(xi, k, row, out); break;
+        case 3: dot_rows<3>(xi, k, row, out); break;
+        default: dot_rows<4>(xi, k, row, out); break;
       }
-      for (int64_t r = 0; r < n; ++r) y[(i + r) * ldy + j] = scale ? out[r] * scale[j] : out[r];
+      for (int64_t r = 0; r < n; ++r)
+        y[(i + r) * ldy + j] = out[r] * (scale ? scale[j] : 1.0f) * (x_scale ? x_scale[i + r] : 1.0f);
     }
   }
 }
@@ -108,24 +144,19 @@ void rows_avx2(const float* x, int64_t m, const T* w, const float* scale, int64_
 #pragma GCC pop_options
 #endif
 
-// The kernel over all output rows, in blocks of rows split over the threads: each block streams
-// a few tens of KiB of weights.
-template <typename T, typename Kernel>
-void split_rows(const float* x, int64_t m, const T* w, const float* scale, int64_t k, int64_t n, float* y,
-                Kernel kernel) {
-  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / (k * int64_t(sizeof(T))));
+// Output rows in blocks that each stream a few tens of KiB of weights, split over the threads.
+template <typename Block>
+void split_rows(int64_t n, int64_t row_bytes, const Block& block_fn) {
+  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / row_bytes);
   const int64_t blocks = (n + block - 1) / block;
 #pragma omp parallel for schedule(static) if (blocks > 1)
-  for (int64_t b = 0; b < blocks; ++b)
-    kernel(x, m, w, scale, k, b * block, std::min(n, (b + 1) * block), y, n);
+  for (int64_t b = 0; b < blocks; ++b) block_fn(b * block, std::min(n, (b + 1) * block));
 }
 
 template <typename T>
-void rows(const float* x, int64_t m, const T* w, const float* scale, int64_t k, int64_t n, float* y) {
-#ifdef MEDVQA_X86
-  if (using_avx2()) return split_rows(x, m, w, scale, k, n, y, rows_avx2<T>);
-#endif
-  split_rows(x, m, w, scale, k, n, y, rows_portable<T>);
+void rows_portable_split(const float* x, int64_t m, const T* w, const float* scale, int64_t k, int64_t n, float* y) {
+  split_rows(n, k * int64_t(sizeof(T)),
+             [&](int64_t first, int64_t last) { rows_portable(x, m, w, scale, k, first, last, y, n); });
 }
 
 }  // namespace
@@ -140,20 +171,44 @@ bool using_avx2() {
 }
 
 void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
-  rows(x, m, w, nullptr, k, n, y);
+#ifdef MEDVQA_X86
+  if (using_avx2())
+    return split_rows(n, k * 2, [&](int64_t first, int64_t last) {
+      rows_avx2(x, static_cast<const float*>(nullptr), m, w, static_cast<const float*>(nullptr), k, first, last, y, n);
+    });
+#endif
+  rows_portable_split(x, m, w, nullptr, k, n, y);
 }
 
 void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y) {
-  rows(x, m, w, scale, k, n, y);
+#ifdef MEDVQA_X86
+  if (using_avx2()) {
+    // Activations as int16 with one scale per row (absmax → 32767): a relative error of 1/65534,
+    // far below the int8 weights' 1/254.
+    std::vector<int16_t> xq(static_cast<size_t>(m * k));
+    std::vector<float> x_scale(static_cast<size_t>(m));
+    for (int64_t i = 0; i < m; ++i) {
+      float absmax = 0;
+      for (int64_t p = 0; p < k; ++p) absmax = std::max(absmax, std::fabs(x[i * k + p]));
+      x_scale[i] = absmax > 0 ? absmax / 32767.0f : 1.0f;
+      const float inv = 1.0f / x_scale[i];
+      for (int64_t p = 0; p < k; ++p) xq[i * k + p] = int16_t(std::lrintf(x[i * k + p] * inv));
+    }
+    return split_rows(n, k, [&](int64_t first, int64_t last) {
+      rows_avx2(xq.data(), x_scale.data(), m, w, scale, k, first, last, y, n);
+    });
+  }
+#endif
+  rows_portable_split(x, m, w, scale, k, n, y);
 }
 
 void bf16_rows_portable(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
-  split_rows(x, m, w, nullptr, k, n, y, rows_portable<uint16_t>);
+  rows_portable_split(x, m, w, nullptr, k, n, y);
 }
 
 void int8_rows_portable(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n,
                         float* y) {
-  split_rows(x, m, w, scale, k, n, y, rows_portable<int8_t>);
+  rows_portable_split(x, m, w, scale, k, n, y);
 }
 
 }  // namespace medvqa::model::kernels

@@ -13,6 +13,10 @@ namespace {
 
 using testing::all_close;
 
+// int8 products round the activations to int16 (per-row absmax scale) on the AVX2 path: errors of
+// order √k · |x|max / 65534 · |w| (~5e-4 here), a hundredth of the int8 weights' own rounding.
+constexpr double kInt8ActivationAtol = 2e-3;
+
 // Row counts through the kernels (1-4 rows, groups of four, the limit) and through the widened
 // BLAS blocks (beyond kMaxKernelRows); 70 input features leave a tail after the 16-wide loop.
 const std::vector<int64_t> kRowCounts = {1, 2, 3, 4, 5, 9, PackedWeight::kMaxKernelRows,
@@ -44,7 +48,7 @@ TEST(PackedWeight, Int8RowsKeepTheirLargestMagnitudeAndHalfAStepOfError) {
   auto b = torch::randn({20});
   for (int64_t m : kRowCounts) {
     auto x = torch::randn({m, 70});
-    EXPECT_TRUE(all_close(packed.linear(x, b), torch::nn::functional::linear(x, deq, b), 1e-5, 1e-5,
+    EXPECT_TRUE(all_close(packed.linear(x, b), torch::nn::functional::linear(x, deq, b), kInt8ActivationAtol, 1e-5,
                           "rows " + std::to_string(m)));
   }
   EXPECT_EQ(packed.nbytes(), 20 * 70 + 20 * 4);
@@ -56,7 +60,7 @@ TEST(PackedWeight, KeepsLeadingDimensionsAndTheInputDtype) {
   auto x = torch::randn({2, 3, 32});
   auto y = packed.linear(x);
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 3, 8}));
-  EXPECT_TRUE(all_close(y, torch::matmul(x, packed.dequantize().t()), 1e-5, 1e-5, "3-d input"));
+  EXPECT_TRUE(all_close(y, torch::matmul(x, packed.dequantize().t()), kInt8ActivationAtol, 1e-5, "3-d input"));
   EXPECT_EQ(packed.linear(x.to(torch::kBFloat16)).scalar_type(), torch::kBFloat16);
   auto ids = torch::tensor({{5, 0}, {7, 5}}, torch::kLong);
   EXPECT_TRUE(torch::equal(packed.rows(ids), packed.dequantize().index_select(0, ids.reshape(-1)).view({2, 2, 32})));
@@ -80,7 +84,7 @@ TEST(PackedWeight, KernelsAgreeWithThePortableLoops) {
                        fast.data_ptr<float>());
     kernels::int8_rows_portable(x.data_ptr<float>(), m, wq.data_ptr<int8_t>(), scale.data_ptr<float>(), k, n,
                                 portable.data_ptr<float>());
-    EXPECT_TRUE(all_close(fast, portable, 1e-3, 1e-5, "int8 rows " + std::to_string(m)));
+    EXPECT_TRUE(all_close(fast, portable, 5 * kInt8ActivationAtol, 1e-5, "int8 rows " + std::to_string(m)));
   }
   RecordProperty("avx2", kernels::using_avx2() ? "yes" : "no");
 }
