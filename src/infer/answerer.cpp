@@ -103,28 +103,41 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
   auto tokens = model::generate(model_->language_model, embeds, full_mask, g).tokens.to(torch::kCPU);
   double generate_seconds = seconds_since(t1);
 
+  // Closed questions: their candidates scored for the whole batch in one pass.
+  std::vector<CandidateQuery> closed;
+  std::vector<int64_t> closed_index(questions.size(), -1);
+  for (size_t i = 0; i < questions.size(); ++i) {
+    auto candidates = data::closed_candidates(questions[i]);
+    if (candidates.empty()) continue;
+    closed_index[i] = int64_t(closed.size());
+    closed.push_back({int64_t(i), prompts[i], std::move(candidates)});
+  }
+  auto closed_probs = candidate_probabilities(prefix, closed);
+
+  auto token_rows = tokens.accessor<int64_t, 2>();
+  auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);
   std::vector<Answer> answers;
   for (int64_t i = 0; i < tokens.size(0); ++i) {
     std::vector<int64_t> out;
     for (int64_t j = 0; j < tokens.size(1); ++j) {
-      int64_t t = tokens[i][j].item<int64_t>();
+      int64_t t = token_rows[i][j];
       if (t == g.eos_token_id || t == g.pad_token_id) break;
       out.push_back(t);
     }
     Answer a;
     a.generated = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
     a.text = a.generated;
-    auto candidates = data::closed_candidates(questions[size_t(i)]);
-    if (!candidates.empty()) {
-      auto probs = candidate_probabilities(prefix.narrow(0, i, 1), prompts[size_t(i)], candidates);
+    if (closed_index[size_t(i)] >= 0) {
+      const auto& query = closed[size_t(closed_index[size_t(i)])];
+      const auto& probs = closed_probs[size_t(closed_index[size_t(i)])];
       size_t best = 0;
-      for (size_t k = 0; k < candidates.size(); ++k) {
-        a.closed_probabilities.emplace_back(candidates[k], probs[k]);
+      for (size_t k = 0; k < query.candidates.size(); ++k) {
+        a.closed_probabilities.emplace_back(query.candidates[k], probs[k]);
         if (probs[k] > probs[best]) best = k;
       }
-      if (options.rank_closed) a.text = candidates[best];
+      if (options.rank_closed) a.text = query.candidates[best];
     }
-    a.prompt_tokens = full_mask[i].sum().item<int64_t>();
+    a.prompt_tokens = prompt_lengths[i].item<int64_t>();
     a.completion_tokens = int64_t(out.size());
     a.image_seconds = image_seconds;
     a.generate_seconds = generate_seconds;
@@ -135,39 +148,70 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
 
 std::vector<double> Answerer::candidate_probabilities(const torch::Tensor& prefix, const std::string& prompt,
                                                       const std::vector<std::string>& candidates) {
+  return candidate_probabilities(prefix, std::vector<CandidateQuery>{{0, prompt, candidates}}).front();
+}
+
+std::vector<std::vector<double>> Answerer::candidate_probabilities(const torch::Tensor& prefix,
+                                                                   const std::vector<CandidateQuery>& queries) {
+  if (queries.empty()) return {};
   torch::InferenceMode inference;
-  const auto prompt_ids = tokenizer_.encode(prompt);
-  const int64_t K = int64_t(candidates.size()), P = int64_t(prompt_ids.size());
-  std::vector<std::vector<int64_t>> answers;
-  size_t longest = 0;
-  for (const auto& c : candidates) {
-    answers.push_back(tokenizer_.encode(" " + c));
-    answers.back().push_back(model_->config.text.eos_token_id);
-    longest = std::max(longest, answers.back().size());
-  }
-  // [prompt ; candidate ; EOS ; pad], one row per candidate, all behind the same image prefix.
-  auto ids = torch::full({K, P + int64_t(longest)}, model_->config.text.pad_token_id, torch::kLong);
-  auto mask = torch::zeros_like(ids);
-  for (int64_t k = 0; k < K; ++k) {
-    std::vector<int64_t> row(prompt_ids);
-    row.insert(row.end(), answers[size_t(k)].begin(), answers[size_t(k)].end());
-    ids[k].narrow(0, 0, int64_t(row.size())).copy_(torch::tensor(row, torch::kLong));
-    mask[k].narrow(0, 0, int64_t(row.size())).fill_(1);
-  }
-  auto [embeds, full_mask] = model_->language_inputs(prefix.expand({K, -1, -1}), ids.to(device_), mask.to(device_));
-  auto hidden = model_->language_model->transformer(embeds, full_mask);
   const int64_t Q = prefix.size(1);
-  std::vector<double> scores;
-  for (int64_t k = 0; k < K; ++k) {
-    const auto& a = answers[size_t(k)];
-    // Position Q+P-1+j predicts answer token j.
-    auto h = hidden[k].narrow(0, Q + P - 1, int64_t(a.size()));
-    auto logp = torch::log_softmax(model_->language_model->logits(h).to(torch::kFloat32), -1);
-    auto target = torch::tensor(a, torch::kLong).to(device_).unsqueeze(1);
-    scores.push_back(logp.gather(1, target).sum().item<double>());
+  // One row [prompt ; candidate ; EOS ; pad] per (query, candidate), behind that query's image.
+  std::vector<std::vector<int64_t>> rows, answer_ids;
+  std::vector<int64_t> images, first_prediction;
+  size_t longest = 0;
+  for (const auto& q : queries) {
+    const auto prompt_ids = tokenizer_.encode(q.prompt);
+    for (const auto& c : q.candidates) {
+      auto a = tokenizer_.encode(" " + c);
+      a.push_back(model_->config.text.eos_token_id);
+      std::vector<int64_t> row(prompt_ids);
+      row.insert(row.end(), a.begin(), a.end());
+      longest = std::max(longest, row.size());
+      // Position Q+P-1+j predicts answer token j.
+      first_prediction.push_back(Q + int64_t(prompt_ids.size()) - 1);
+      images.push_back(q.image);
+      rows.push_back(std::move(row));
+      answer_ids.push_back(std::move(a));
+    }
   }
-  auto probs = torch::softmax(torch::tensor(scores, torch::kFloat64), 0);
-  return std::vector<double>(probs.data_ptr<double>(), probs.data_ptr<double>() + K);
+  const int64_t R = int64_t(rows.size()), L = int64_t(longest);
+  auto ids = torch::full({R, L}, model_->config.text.pad_token_id, torch::kLong);
+  auto mask = torch::zeros_like(ids);
+  for (int64_t r = 0; r < R; ++r) {
+    const auto& row = rows[size_t(r)];
+    ids[r].narrow(0, 0, int64_t(row.size())).copy_(torch::tensor(row, torch::kLong));
+    mask[r].narrow(0, 0, int64_t(row.size())).fill_(1);
+  }
+  auto row_prefix = prefix.index_select(0, torch::tensor(images, torch::kLong).to(prefix.device()));
+  auto [embeds, full_mask] = model_->language_inputs(row_prefix, ids.to(device_), mask.to(device_));
+  auto hidden = model_->language_model->transformer(embeds, full_mask);
+  // Logits only where an answer token is predicted, for all rows in one product.
+  std::vector<int64_t> positions, targets;
+  for (int64_t r = 0; r < R; ++r)
+    for (size_t j = 0; j < answer_ids[size_t(r)].size(); ++j) {
+      positions.push_back(r * (Q + L) + first_prediction[size_t(r)] + int64_t(j));
+      targets.push_back(answer_ids[size_t(r)][j]);
+    }
+  auto h = hidden.reshape({R * (Q + L), -1}).index_select(0, torch::tensor(positions, torch::kLong).to(device_));
+  auto logp = torch::log_softmax(model_->language_model->logits(h).to(torch::kFloat32), -1)
+                  .gather(1, torch::tensor(targets, torch::kLong).to(device_).unsqueeze(1))
+                  .squeeze(1)
+                  .to(torch::kCPU, torch::kFloat64);
+  auto token_logp = logp.accessor<double, 1>();
+  std::vector<std::vector<double>> result;
+  size_t row = 0, token = 0;
+  for (const auto& q : queries) {
+    std::vector<double> scores;
+    for (size_t k = 0; k < q.candidates.size(); ++k, ++row) {
+      double sum = 0;
+      for (size_t j = 0; j < answer_ids[row].size(); ++j) sum += token_logp[int64_t(token++)];
+      scores.push_back(sum);
+    }
+    auto probs = torch::softmax(torch::tensor(scores, torch::kFloat64), 0);
+    result.emplace_back(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.numel());
+  }
+  return result;
 }
 
 Answer Answerer::answer(const image::Image& image, const std::string& question, const AnswerOptions& options) {

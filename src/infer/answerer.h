@@ -62,6 +62,15 @@ class Answerer {
   // candidate's sequence log-likelihood (its tokens and EOS), softmax-normalized over candidates.
   std::vector<double> candidate_probabilities(const torch::Tensor& prefix, const std::string& prompt,
                                               const std::vector<std::string>& candidates);
+  // The same for several prompts at once, in one forward pass: `image` is each one's row of the
+  // prefix [B,Q,H].
+  struct CandidateQuery {
+    int64_t image = 0;
+    std::string prompt;
+    std::vector<std::string> candidates;
+  };
+  std::vector<std::vector<double>> candidate_probabilities(const torch::Tensor& prefix,
+                                                           const std::vector<CandidateQuery>& queries);
 
   model::MedVqaModel& model() { return model_; }
   const text::Tokenizer& tokenizer() const { return tokenizer_; }

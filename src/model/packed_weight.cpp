@@ -75,7 +75,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   auto x2 = x.reshape({-1, k}).to(torch::kFloat32).contiguous();
   const int64_t m = x2.size(0);
   auto y = torch::empty({m, n}, torch::kFloat32);
-  if (m <= kMaxKernelRows) {
+  if (m <= kernel_rows_limit()) {
     const float* xp = x2.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     if (format_ == WeightFormat::kInt8)

@@ -72,9 +72,10 @@ image::DecodeOptions decode_options(const httplib::Request& req, uint64_t max_pi
 
 image::Image decode_upload(const std::string& bytes, const image::DecodeOptions& options) {
   try {
-    return image::decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "image", options);
+    return image::decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "the uploaded image",
+                               options);
   } catch (const Error& e) {
-    throw RequestError(400, std::string("could not read the image: ") + e.what(), "image", "invalid_image");
+    throw RequestError(400, e.what(), "image", "invalid_image");
   }
 }
 

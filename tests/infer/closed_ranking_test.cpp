@@ -55,6 +55,26 @@ TEST(ClosedRanking, ProbabilitiesAreTheNormalizedSequenceLikelihoods) {
   EXPECT_NEAR(probs[0], expected0, 1e-4);
 }
 
+// A batch's closed questions are scored in one pass; each must score as it would alone.
+TEST(ClosedRanking, ABatchScoresEachQuestionAsAlone) {
+  auto answerer = random_tiny_answerer();
+  torch::NoGradGuard no_grad;
+  auto other = image::load_image(testing::data_root() + "/slake/imgs/xmlab69/source.jpg");
+  auto prefix = answerer.model()->image_prefix(answerer.pixels({test_image(), other}));
+  std::vector<infer::Answerer::CandidateQuery> queries = {
+      {1, answerer.prompt("Is this a CT or an MRI?"), {"ct", "mri"}},
+      {0, answerer.prompt("Is there a fracture in the left femur?"), {"yes", "no"}},
+      {1, answerer.prompt("Is the lesion larger than the heart?"), {"yes", "no"}}};
+  auto batched = answerer.candidate_probabilities(prefix, queries);
+  ASSERT_EQ(batched.size(), queries.size());
+  for (size_t i = 0; i < queries.size(); ++i) {
+    auto alone = answerer.candidate_probabilities(prefix.narrow(0, queries[i].image, 1), queries[i].prompt,
+                                                  queries[i].candidates);
+    ASSERT_EQ(batched[i].size(), alone.size());
+    for (size_t k = 0; k < alone.size(); ++k) EXPECT_NEAR(batched[i][k], alone[k], 1e-5) << "query " << i;
+  }
+}
+
 TEST(ClosedRanking, ClosedQuestionsAnswerWithTheBestCandidate) {
   auto answerer = random_tiny_answerer();
   infer::AnswerOptions ranked;

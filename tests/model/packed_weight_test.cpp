@@ -18,9 +18,11 @@ using testing::all_close;
 constexpr double kInt8ActivationAtol = 2e-3;
 
 // Row counts through the kernels (1-4 rows, groups of four, the limit) and through the widened
-// BLAS blocks (beyond kMaxKernelRows); 70 input features leave a tail after the 16-wide loop.
-const std::vector<int64_t> kRowCounts = {1, 2, 3, 4, 5, 9, PackedWeight::kMaxKernelRows,
-                                         PackedWeight::kMaxKernelRows + 1, 40};
+// BLAS blocks (beyond it); 70 input features leave a tail after the kernels' unrolled loops.
+std::vector<int64_t> row_counts(const PackedWeight& packed) {
+  const int64_t limit = packed.kernel_rows_limit();
+  return {1, 2, 3, 4, 5, 9, limit, limit + 1, limit + 7};
+}
 
 TEST(PackedWeight, Bf16ProductIsTheFp32ProductOfTheRoundedWeight) {
   torch::manual_seed(1);
@@ -28,7 +30,7 @@ TEST(PackedWeight, Bf16ProductIsTheFp32ProductOfTheRoundedWeight) {
   PackedWeight packed(w, WeightFormat::kBFloat16);
   auto rounded = w.to(torch::kBFloat16).to(torch::kFloat32);
   EXPECT_TRUE(torch::equal(packed.dequantize(), rounded));
-  for (int64_t m : kRowCounts) {
+  for (int64_t m : row_counts(packed)) {
     auto x = torch::randn({m, 70});
     EXPECT_TRUE(all_close(packed.linear(x, b), torch::nn::functional::linear(x, rounded, b), 1e-5, 1e-5,
                           "rows " + std::to_string(m)));
@@ -46,7 +48,7 @@ TEST(PackedWeight, Int8RowsKeepTheirLargestMagnitudeAndHalfAStepOfError) {
   EXPECT_TRUE(all_close(deq.abs().amax(1), w.abs().amax(1), 1e-6, 1e-6, "row absmax"));
   EXPECT_TRUE(torch::equal(deq[3], torch::zeros({70})));
   auto b = torch::randn({20});
-  for (int64_t m : kRowCounts) {
+  for (int64_t m : row_counts(packed)) {
     auto x = torch::randn({m, 70});
     EXPECT_TRUE(all_close(packed.linear(x, b), torch::nn::functional::linear(x, deq, b), kInt8ActivationAtol, 1e-5,
                           "rows " + std::to_string(m)));
@@ -125,11 +127,12 @@ torch::Tensor cached_logits(BloomForCausalLM& lm, const torch::Tensor& ids) {
 
 TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
   torch::NoGradGuard no_grad;
-  auto ids = torch::randint(0, 300, {2, 12}, torch::kLong);
+  const int64_t T = 70;  // a full pass of 2 x 70 rows goes through the widened blocks in both formats
+  auto ids = torch::randint(0, 300, {2, T}, torch::kLong);
   torch::manual_seed(4);
   BloomForCausalLM reference(small_bloom());
   reference->eval();
-  auto expected = reference->forward(ids, full_attention_mask(2, 12, torch::kCPU));
+  auto expected = reference->forward(ids, full_attention_mask(2, T, torch::kCPU));
   EXPECT_TRUE(all_close(cached_logits(reference, ids), expected, 1e-5, 1e-5, "fp32 cached"));
   const int64_t fp32_bytes = reference->weight_bytes();
   const double spread = expected.abs().max().item<double>();
@@ -141,8 +144,7 @@ TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
     lm->pack_weights(format);
     const auto name = weight_format_name(format);
     EXPECT_TRUE(all_close(cached_logits(lm, ids), expected, tolerance * spread, 0, name + " cached"));
-    // 24 rows at once: the widened-block path.
-    EXPECT_TRUE(all_close(lm->forward(ids, full_attention_mask(2, 12, torch::kCPU)), expected, tolerance * spread, 0,
+    EXPECT_TRUE(all_close(lm->forward(ids, full_attention_mask(2, T, torch::kCPU)), expected, tolerance * spread, 0,
                           name + " prefill"));
     // Linear weights and the tied table shrink; LayerNorms and biases stay fp32.
     EXPECT_LT(lm->weight_bytes(), fp32_bytes * (ratio + 0.1));

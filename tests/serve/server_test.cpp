@@ -206,7 +206,8 @@ TEST(Server, MalformedRequestsGetClearJsonErrors) {
   expect_error(post({{"messages", {{{"role", "user"}, {"content", "Is it normal?"}}}}}), 400, "no image", "no image");
   expect_error(post(chat_body("Is it normal?", "https://example.org/x.png")), 400, "data: URI", "remote URL");
   expect_error(post(chat_body("Is it normal?", "data:image/png;base64,@@@")), 400, "base64", "bad base64");
-  expect_error(post(chat_body("Is it normal?", data_uri("junk junk junk junk", "image/png"))), 400, "image", "junk image");
+  expect_error(post(chat_body("Is it normal?", data_uri("junk junk junk junk", "image/png"))), 400, "the uploaded image: ",
+               "junk image");
   expect_error(post(chat_body("   ", uri)), 400, "question", "empty question");
   expect_error(post(chat_body(std::string(3000, 'a'), uri)), 400, "question", "overlong question");
   auto wrong = chat_body("Is it normal?", uri);
