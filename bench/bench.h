@@ -69,6 +69,12 @@ struct Benchmark {
 };
 
 Baselines measure_baselines(int repeats);
+// On a shared machine a neighbour can depress one measurement of the baselines: the suite measures
+// them before and after its benchmarks and keeps the higher of each (the machine's real peak).
+Baselines higher(const Baselines& a, const Baselines& b);
+// Puts the machine.* rows first and measures every row against `base` whose baseline is one of
+// them (read_bandwidth, gemm_bf16, gemm_fp32).
+void add_machine_baselines(std::vector<Row>& rows, const Baselines& base);
 std::vector<Benchmark> model_benchmarks();  // decode, prefill, vit, qformer, answer
 std::vector<Benchmark> train_benchmarks();  // training steps
 std::vector<Benchmark> serve_benchmarks();  // HTTP serving under load

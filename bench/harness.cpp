@@ -51,6 +51,21 @@ Baselines measure_baselines(int repeats) {
   return b;
 }
 
+Baselines higher(const Baselines& a, const Baselines& b) {
+  return {std::max(a.read_gbs, b.read_gbs), std::max(a.bf16_gflops, b.bf16_gflops),
+          std::max(a.fp32_gflops, b.fp32_gflops)};
+}
+
+void add_machine_baselines(std::vector<Row>& rows, const Baselines& base) {
+  const std::vector<Row> machine = {{"machine.read_bandwidth", base.read_gbs, "GB/s", "", {}},
+                                    {"machine.gemm_bf16", base.bf16_gflops, "GFLOP/s", "", {}},
+                                    {"machine.gemm_fp32", base.fp32_gflops, "GFLOP/s", "", {}}};
+  for (auto& r : rows)
+    for (const auto& m : machine)
+      if (r.baseline_name == m.name.substr(std::string("machine.").size())) r.baseline = m.value;
+  rows.insert(rows.begin(), machine.begin(), machine.end());
+}
+
 image::Image noise_image(int side) {
   image::Image img;
   img.width = img.height = side;

@@ -42,9 +42,6 @@ Command add_bench(CLI::App& root) {
     ctx.profile_dir = o->profile;
     ctx.rows = &rows;
     ctx.base = bench::measure_baselines(o->repeats);
-    rows.push_back({"machine.read_bandwidth", ctx.base.read_gbs, "GB/s", "", {}});
-    rows.push_back({"machine.gemm_bf16", ctx.base.bf16_gflops, "GFLOP/s", "", {}});
-    rows.push_back({"machine.gemm_fp32", ctx.base.fp32_gflops, "GFLOP/s", "", {}});
     const bool bf16 = o->dtype == "auto" ? ctx.base.bf16_gflops > ctx.base.fp32_gflops : o->dtype == "bfloat16";
     ctx.dtype = bf16 ? torch::kBFloat16 : torch::kFloat32;
     std::cerr << "model benchmarks in " << ctx.dtype_name() << " (GEMM: bf16 " << ctx.base.bf16_gflops << ", fp32 "
@@ -57,6 +54,7 @@ Command add_bench(CLI::App& root) {
       std::cerr << "running " << b.name << "...\n";
       b.run(ctx);
     }
+    bench::add_machine_baselines(rows, bench::higher(ctx.base, bench::measure_baselines(o->repeats)));
     std::cout << bench::format_table(rows);
     nlohmann::json j = nlohmann::json::array();
     for (const auto& r : rows) j.push_back(r.to_json());

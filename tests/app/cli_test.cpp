@@ -100,6 +100,29 @@ TEST_F(Cli, BadInputGivesAClearErrorAndExitCode1) {
   EXPECT_NE(truncated.output.find("model.safetensors"), std::string::npos) << truncated.output;
 }
 
+// The bench JSON that result files and comparisons rely on: the machine's baselines first, then
+// rows whose ratio is value / baseline.
+TEST_F(Cli, BenchPrintsRowsWithSameRunBaselines) {
+  auto r = medvqa("bench --only qformer --repeats 1 --json", /*stderr_too=*/false);
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto rows = nlohmann::json::parse(r.output.substr(r.output.find("\n[")));
+  ASSERT_GE(rows.size(), 5u);
+  EXPECT_EQ(rows[0]["name"], "machine.read_bandwidth");
+  EXPECT_EQ(rows[1]["name"], "machine.gemm_bf16");
+  EXPECT_EQ(rows[2]["name"], "machine.gemm_fp32");
+  for (size_t i = 0; i < 3; ++i) EXPECT_GT(rows[i]["value"].get<double>(), 0) << rows[i];
+  auto qformer = std::find_if(rows.begin(), rows.end(), [](const auto& j) { return j["name"] == "qformer.blip2-32q"; });
+  ASSERT_NE(qformer, rows.end());
+  const double gemm = (*qformer)["baseline_name"] == "gemm_bf16" ? rows[1]["value"].get<double>()
+                                                                  : rows[2]["value"].get<double>();
+  EXPECT_DOUBLE_EQ((*qformer)["baseline"].get<double>(), gemm);
+  EXPECT_NEAR((*qformer)["ratio"].get<double>(), (*qformer)["value"].get<double>() / gemm, 1e-12);
+  auto latency = std::find_if(rows.begin(), rows.end(), [](const auto& j) { return j["name"] == "qformer.blip2-32q.latency"; });
+  ASSERT_NE(latency, rows.end());
+  EXPECT_EQ((*latency)["unit"], "ms");
+  EXPECT_FALSE(latency->contains("baseline"));
+}
+
 TEST_F(Cli, InspectListsTensorsAndConfig) {
   auto r = medvqa("inspect " + model_);
   ASSERT_EQ(r.status, 0) << r.output;
