@@ -151,9 +151,7 @@ void BloomForCausalLMImpl::pack_weights(WeightFormat format) {
   for (auto& block : transformer->blocks)
     for (auto& module : block->modules(/*include_self=*/false))
       if (auto* linear = dynamic_cast<LinearImpl*>(module.get())) linear->pack(format);
-  auto& table = transformer->word_embeddings->weight;
-  packed_embeddings = std::make_shared<const PackedWeight>(table, format);
-  table.set_data(torch::empty({0}, table.options()));
+  packed_embeddings = pack_and_release(transformer->word_embeddings->weight, format);
 }
 
 int64_t BloomForCausalLMImpl::weight_bytes() {

@@ -67,8 +67,7 @@ void LinearImpl::merge_lora() {
 void LinearImpl::pack(WeightFormat format) {
   if (format == WeightFormat::kFloat32) return;
   if (packed) throw Error("the weights are already packed (" + weight_format_name(packed->format()) + ")");
-  packed = std::make_shared<const PackedWeight>(weight, format);
-  weight.set_data(torch::empty({0}, weight.options()));
+  packed = pack_and_release(weight, format);
 }
 
 torch::Tensor bloom_gelu(const torch::Tensor& x) {

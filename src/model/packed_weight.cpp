@@ -96,4 +96,10 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   return y.view(sizes).to(x.scalar_type());
 }
 
+std::shared_ptr<const PackedWeight> pack_and_release(torch::Tensor& weight, WeightFormat format) {
+  auto packed = std::make_shared<const PackedWeight>(weight, format);
+  weight.set_data(torch::empty({0}, weight.options()));
+  return packed;
+}
+
 }  // namespace medvqa::model

@@ -1,6 +1,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 
 namespace medvqa::model {
@@ -53,5 +54,9 @@ class PackedWeight {
   torch::Tensor data_;   // [out, in] bf16 or int8
   torch::Tensor scale_;  // [out] fp32 (int8 only)
 };
+
+// Packs a parameter and releases its fp32 memory (the tensor stays registered, empty): storage for
+// inference only.
+std::shared_ptr<const PackedWeight> pack_and_release(torch::Tensor& weight, WeightFormat format);
 
 }  // namespace medvqa::model
