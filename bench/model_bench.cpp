@@ -63,9 +63,9 @@ std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tenso
   return seconds;
 }
 
-// The decode and prefill rows are named by how the weights are stored. bf16 is this machine's
-// faster bf16 path: bf16 compute (oneDNN) where bf16 GEMM wins, else bf16 weights packed for
-// the fp32 kernels.
+// The decode and prefill rows are named by how the weights are stored. bf16 and int8 compute in
+// the dtype of the run (bf16 where bf16 GEMM is the faster, see Context::dtype): their weights are
+// packed for the decode kernels, and long prompts multiply through GEMM in that dtype.
 struct WeightVariant {
   std::string name;
   torch::Dtype dtype;
@@ -73,10 +73,9 @@ struct WeightVariant {
 };
 
 std::vector<WeightVariant> weight_variants(const Context& ctx) {
-  const bool bf16_compute = ctx.dtype == torch::kBFloat16;
   return {{"fp32", torch::kFloat32, model::WeightFormat::kFloat32},
-          {"bf16", ctx.dtype, bf16_compute ? model::WeightFormat::kFloat32 : model::WeightFormat::kBFloat16},
-          {"int8", torch::kFloat32, model::WeightFormat::kInt8}};
+          {"bf16", ctx.dtype, model::WeightFormat::kBFloat16},
+          {"int8", ctx.dtype, model::WeightFormat::kInt8}};
 }
 
 void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden, const WeightVariant& variant) {
@@ -174,19 +173,19 @@ void answer(const Context& ctx) {
   ctx.latency("answer.small.total", measure([&] { answerer.answer(image, "Which organ is abnormal?"); }, 1, ctx.repeats).min);
 
   // The paper's composition with bloomz-1b7 standing in for the 7B decoder, with the language
-  // model's weights as computed (fp32 or bf16) and packed as int8.
+  // model's weights stored in the run's dtype and as int8.
   torch::NoGradGuard no_grad;
   model::MedVqaConfig c;
   c.qformer.encoder_hidden_size = c.vision.width;
   c.text = bloom_shape(2048);
   c.num_query_tokens = 32;
-  for (auto packing : {model::WeightFormat::kFloat32, model::WeightFormat::kInt8}) {
-    const std::string name =
-        "answer.paper-1b7." + (packing == model::WeightFormat::kInt8 ? std::string("int8") : ctx.dtype_name());
+  for (const auto& variant : weight_variants(ctx)) {
+    if (variant.dtype != ctx.dtype) continue;
+    const std::string name = "answer.paper-1b7." + variant.name;
     if (!ctx.wanted(name)) continue;
     model::MedVqaModel m(c);
     m->to(ctx.dtype);
-    m->language_model->pack_weights(packing);
+    m->language_model->pack_weights(variant.packing);
     m->eval();
     auto pixels = torch::randn({1, 3, c.vision.image_size, c.vision.image_size}).to(ctx.dtype);
     auto ids = torch::randint(5, c.text.vocab_size, {1, 12}, torch::kLong);

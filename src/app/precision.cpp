@@ -9,13 +9,17 @@ void add_precision_options(CLI::App* cmd, PrecisionOptions& o) {
   cmd->add_option("--dtype", o.dtype, "Compute dtype: float32 or bfloat16 (fast only where the CPU has AVX512-BF16/AMX)")
       ->check(CLI::IsMember({"float32", "bfloat16"}));
   cmd->add_option("--weights", o.weights,
-                  "CPU storage of the language model's weights: float32, bfloat16 (half the bytes per token) or int8 "
-                  "(per-row scales, a quarter); arithmetic stays fp32")
-      ->check(CLI::IsMember({"float32", "bfloat16", "int8"}));
+                  "CPU storage of the language model's weights: auto (as the compute dtype), float32, bfloat16 (half "
+                  "the bytes per token) or int8 (per-row scales, a quarter); arithmetic stays in the compute dtype")
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16", "int8"}));
 }
 
 infer::Answerer load_answerer(const std::string& dir, const PrecisionOptions& o) {
-  return infer::Answerer::load(dir, model::parse_dtype(o.dtype), torch::kCPU, model::parse_weight_format(o.weights));
+  const auto dtype = model::parse_dtype(o.dtype);
+  // bf16 compute keeps bf16 weights packed for the decode kernels: libtorch's own bf16
+  // matrix-vector product reads them at a fraction of the memory bandwidth.
+  const std::string weights = o.weights != "auto" ? o.weights : dtype == torch::kBFloat16 ? "bfloat16" : "float32";
+  return infer::Answerer::load(dir, dtype, torch::kCPU, model::parse_weight_format(weights));
 }
 
 }  // namespace medvqa::app

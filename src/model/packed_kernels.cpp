@@ -161,6 +161,16 @@ void rows_portable_split(const float* x, int64_t m, const T* w, const float* sca
 
 }  // namespace
 
+bool fast_bf16_gemm() {
+#ifdef MEDVQA_X86
+  static const bool yes =
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return yes;
+#else
+  return false;
+#endif
+}
+
 bool using_avx2() {
 #ifdef MEDVQA_X86
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");

@@ -12,6 +12,10 @@ void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t 
 // The same with W[j, p] = scale[j] · w[j·k + p].
 void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y);
 
+// Whether libtorch's bf16 matmul is fast here: it goes to oneDNN on CPUs with AVX512 BW/VL/DQ
+// (libtorch 1.13's rule); elsewhere its fallback runs at a few GFLOP/s.
+bool fast_bf16_gemm();
+
 // Whether the AVX2+FMA versions run on this CPU (else these portable loops do).
 bool using_avx2();
 void bf16_rows_portable(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y);

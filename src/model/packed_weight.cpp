@@ -46,13 +46,13 @@ PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : f
 
 int64_t PackedWeight::nbytes() const { return int64_t(data_.nbytes()) + (scale_.defined() ? int64_t(scale_.nbytes()) : 0); }
 
-torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count) const {
+torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count, torch::Dtype dtype) const {
   auto rows = data_.narrow(0, first_row, count).to(torch::kFloat32);
   if (format_ == WeightFormat::kInt8) rows.mul_(scale_.narrow(0, first_row, count).unsqueeze(1));
-  return rows;
+  return rows.to(dtype);
 }
 
-torch::Tensor PackedWeight::dequantize() const { return widen(0, out_features()); }
+torch::Tensor PackedWeight::dequantize() const { return widen(0, out_features(), torch::kFloat32); }
 
 torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
   auto flat = ids.reshape({-1}).to(torch::kLong);
@@ -61,6 +61,28 @@ torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
   auto sizes = ids.sizes().vec();
   sizes.push_back(in_features());
   return rows.view(sizes);
+}
+
+int64_t PackedWeight::kernel_rows_limit(torch::Dtype input_dtype) const {
+  if (gemm_dtype(input_dtype) == torch::kBFloat16) return format_ == WeightFormat::kInt8 ? 16 : 2;
+  return format_ == WeightFormat::kInt8 ? 64 : 32;
+}
+
+torch::Dtype PackedWeight::gemm_dtype(torch::Dtype input_dtype) {
+  return input_dtype == torch::kBFloat16 && kernels::fast_bf16_gemm() ? torch::kBFloat16 : torch::kFloat32;
+}
+
+torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
+  if (format_ == WeightFormat::kBFloat16 && x.scalar_type() == torch::kBFloat16) return torch::mm(x, data_.t());
+  // Blocks of ~4 MiB of widened weights: GEMM-speed products without a full wide copy.
+  const int64_t k = in_features(), n = out_features();
+  auto y = torch::empty({x.size(0), n}, x.options());
+  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / k);
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first);
+    y.narrow(1, first, count).copy_(torch::mm(x, widen(first, count, x.scalar_type()).t()));
+  }
+  return y;
 }
 
 torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& bias) const {
@@ -72,10 +94,12 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   if (torch::GradMode::is_enabled() && x.requires_grad())
     throw Error("packed weights are for inference: no gradient flows through them");
   RECORD_FUNCTION("medvqa::packed_linear", std::vector<c10::IValue>{});  // named in profiles
-  auto x2 = x.reshape({-1, k}).to(torch::kFloat32).contiguous();
+  auto x2 = x.reshape({-1, k});
   const int64_t m = x2.size(0);
-  auto y = torch::empty({m, n}, torch::kFloat32);
-  if (m <= kernel_rows_limit()) {
+  torch::Tensor y;
+  if (m <= kernel_rows_limit(x.scalar_type())) {
+    x2 = x2.to(torch::kFloat32).contiguous();
+    y = torch::empty({m, n}, torch::kFloat32);
     const float* xp = x2.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     if (format_ == WeightFormat::kInt8)
@@ -83,14 +107,9 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
     else
       kernels::bf16_rows(xp, m, reinterpret_cast<const uint16_t*>(data_.data_ptr<at::BFloat16>()), k, n, yp);
   } else {
-    // Blocks of ~4 MiB of widened weights: BLAS-speed products without a full fp32 copy.
-    const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / k);
-    for (int64_t first = 0; first < n; first += block) {
-      const int64_t count = std::min(block, n - first);
-      y.narrow(1, first, count).copy_(torch::mm(x2, widen(first, count).t()));
-    }
+    y = gemm(x2.to(gemm_dtype(x.scalar_type())).contiguous());
   }
-  if (bias.defined()) y.add_(bias.to(torch::kFloat32));
+  if (bias.defined()) y.add_(bias.to(y.scalar_type()));
   auto sizes = x.sizes().vec();
   sizes.back() = n;
   return y.view(sizes).to(x.scalar_type());

@@ -21,7 +21,8 @@ std::string weight_format_name(WeightFormat format);
 // A [out, in] weight matrix in a narrow format, with the products inference needs. Inputs of up
 // to kernel_rows_limit() rows (decoding, batched serving, short prompts) go through kernels that
 // widen each weight once and reuse it for every row (AVX2+FMA where the CPU has it); longer
-// inputs widen blocks of output rows to fp32 and multiply them with BLAS.
+// inputs go through GEMM: bf16 inputs in bf16 (oneDNN) where this CPU's bf16 GEMM is fast, with
+// bf16 weights used as stored, else fp32 BLAS on blocks of widened rows.
 class PackedWeight {
  public:
 
@@ -36,19 +37,23 @@ class PackedWeight {
   torch::Tensor dequantize() const;
 
   WeightFormat format() const { return format_; }
-  // Where the kernels stop beating widened blocks + BLAS (measured on AVX2 with 2048 x 8192
-  // weights: int8's vpmaddwd kernel ~100 GFLOP/s at 16-128 rows, the blocks 60 at 32 rows, 86 at
-  // 64, 92 at 128; at bloom-560m's 1024-wide layers a 128-token int8 prefill ran at 66 GFLOP/s in
-  // the kernels vs 102 for bf16 in blocks. The bf16 kernel ~60 GFLOP/s, equal to the blocks at 32
-  // rows and behind from 64).
-  int64_t kernel_rows_limit() const { return format_ == WeightFormat::kInt8 ? 64 : 32; }
+  // Where the kernels stop beating GEMM for inputs of this dtype. fp32 BLAS on widened blocks
+  // (measured on AVX2 with 2048 x 8192 weights): int8's vpmaddwd kernel ~100 GFLOP/s at 16-128
+  // rows, the blocks 60 at 32 rows, 86 at 64, 92 at 128 (at bloom-560m's 1024-wide layers a
+  // 128-token int8 prefill ran at 66 GFLOP/s in the kernels vs 102 in blocks); the bf16 kernel
+  // ~60 GFLOP/s, equal to the blocks at 32 rows and behind from 64. oneDNN's bf16 GEMM (AVX512):
+  // see kBf16GemmRows in packed_weight.cpp.
+  int64_t kernel_rows_limit(torch::Dtype input_dtype = torch::kFloat32) const;
   int64_t out_features() const { return data_.size(0); }
   int64_t in_features() const { return data_.size(1); }
   // Bytes a product reads: the stored matrix and its scales.
   int64_t nbytes() const;
 
  private:
-  torch::Tensor widen(int64_t first_row, int64_t count) const;  // rows as fp32
+  torch::Tensor widen(int64_t first_row, int64_t count, torch::Dtype dtype) const;
+  // The dtype long inputs are multiplied in, and that product (x [m, in] contiguous in it).
+  static torch::Dtype gemm_dtype(torch::Dtype input_dtype);
+  torch::Tensor gemm(const torch::Tensor& x) const;
 
   WeightFormat format_;
   torch::Tensor data_;   // [out, in] bf16 or int8

@@ -68,6 +68,29 @@ TEST(PackedWeight, KeepsLeadingDimensionsAndTheInputDtype) {
   EXPECT_TRUE(torch::equal(packed.rows(ids), packed.dequantize().index_select(0, ids.reshape(-1)).view({2, 2, 32})));
 }
 
+// bf16 inputs (a bf16 model): the kernels take a few rows; longer inputs multiply in bf16 through
+// oneDNN where this CPU has AVX512 (bf16 weights as stored, int8 widened to bf16 in blocks), else
+// in fp32 blocks. Either way the result is the product with the stored weights, rounded to bf16.
+TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
+  torch::manual_seed(5);
+  auto w = torch::randn({300, 70}), b = torch::randn({300});
+  for (auto format : {WeightFormat::kBFloat16, WeightFormat::kInt8}) {
+    PackedWeight packed(w, format);
+    const int64_t limit = packed.kernel_rows_limit(torch::kBFloat16);
+    EXPECT_LE(limit, packed.kernel_rows_limit(torch::kFloat32));
+    for (int64_t m : {int64_t(1), limit, limit + 1, int64_t(70)}) {
+      auto x = torch::randn({m, 70}).to(torch::kBFloat16);
+      auto y = packed.linear(x, b);
+      ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+      auto expected = torch::nn::functional::linear(x.to(torch::kFloat32), packed.dequantize(), b);
+      // bf16 keeps 8 significant bits: outputs of order √70 round by ~0.03, and int8 weights
+      // widened to bf16 add as much again.
+      EXPECT_TRUE(all_close(y.to(torch::kFloat32), expected, 0.1, 1e-2,
+                            weight_format_name(format) + " rows " + std::to_string(m)));
+    }
+  }
+}
+
 TEST(PackedWeight, KernelsAgreeWithThePortableLoops) {
   torch::manual_seed(3);
   const int64_t n = 33, k = 1000;
