@@ -49,7 +49,7 @@ struct Context {
   int repeats = 5;
   double serve_seconds = 10;
   std::string model_dir;  // the shipped small model, for the answer and serving benchmarks
-  std::string profile_dir;  // --profile: chrome traces of a few steps of each decode benchmark
+  std::string profile_dir;  // --profile: chrome traces (per-op times) of the model benchmarks
   std::string only;       // --only: benchmarks may skip configurations whose rows would not match
   bool wanted(const std::string& row) const {
     return only.empty() || row.find(only) != std::string::npos || only.find(row) != std::string::npos;
@@ -61,6 +61,8 @@ struct Context {
     return {name, value, unit, baseline_name, baseline};
   }
   void latency(const std::string& name, double seconds) const { add({name + ".latency", seconds * 1e3, "ms", "", {}}); }
+  // With --profile, runs fn once more under the profiler into <profile_dir>/<name>.trace.json.
+  void profile(const std::string& name, const std::function<void()>& fn) const;
 };
 
 struct Benchmark {

@@ -1,3 +1,4 @@
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -21,6 +22,12 @@ nlohmann::json Row::to_json() const {
 }
 
 void Context::add(Row row) const { rows->push_back(std::move(row)); }
+
+void Context::profile(const std::string& name, const std::function<void()>& fn) const {
+  if (profile_dir.empty()) return;
+  torch::autograd::profiler::RecordProfile trace(profile_dir + "/" + name + ".trace.json");
+  fn();
+}
 
 Timing measure(const std::function<void()>& fn, int warmup, int repeats) {
   for (int i = 0; i < warmup; ++i) fn();

@@ -1,6 +1,5 @@
 // Inference benchmarks at real shapes with random weights: BLOOM decode and prefill, the
 // BiomedCLIP ViT-B/16, the BLIP-2-size Q-Former, and whole answers.
-#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -97,10 +96,7 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
   ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth", ctx.base.read_gbs));
   ctx.add({name + ".tokens_per_second", 1.0 / per_token, "tokens/s", "", {}});
   ctx.latency(name, per_token);
-  if (!ctx.profile_dir.empty()) {
-    torch::autograd::profiler::RecordProfile trace(ctx.profile_dir + "/" + name + ".trace.json");
-    decode_steps(lm, prompt, 4);
-  }
+  ctx.profile(name, [&] { decode_steps(lm, prompt, 4); });
   // Prefill: 128 prompt tokens through every block, logits for the last position only.
   const int64_t T = 128;
   auto long_prompt = torch::randint(5, c.vocab_size, {1, T}, torch::kLong);
@@ -112,6 +108,7 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
   ctx.add(ctx.rate(name, flops / pre.min / 1e9, "GFLOP/s", bf16 ? "gemm_bf16" : "gemm_fp32",
                    bf16 ? ctx.base.bf16_gflops : ctx.base.fp32_gflops));
   ctx.add({name + ".tokens_per_second", double(T) / pre.min, "tokens/s", "", {}});
+  ctx.profile(name, [&] { prefill(lm, long_prompt); });
 }
 
 void bloom(const Context& ctx) {
@@ -142,6 +139,7 @@ void vit(const Context& ctx) {
     std::string name = "vit.b16-224.batch" + std::to_string(batch);
     ctx.add(ctx.rate(name, vit_flops(c) * double(batch) / t.min / 1e9, "GFLOP/s", ctx.gemm_name(), ctx.gemm_rate()));
     ctx.latency(name, t.min);
+    ctx.profile(name, [&] { (void)v->forward_tokens(pixels); });
   }
 }
 
@@ -161,6 +159,7 @@ void qformer(const Context& ctx) {
                  (2.0 * Q * 2.0 * H * H + 2.0 * S * 2.0 * double(c.encoder_hidden_size) * H + 4.0 * Q * S * H);
   ctx.add(ctx.rate("qformer.blip2-32q", (self + cross) / t.min / 1e9, "GFLOP/s", ctx.gemm_name(), ctx.gemm_rate()));
   ctx.latency("qformer.blip2-32q", t.min);
+  ctx.profile("qformer.blip2-32q", [&] { (void)q->forward(queries, image); });
 }
 
 void answer(const Context& ctx) {

@@ -27,7 +27,7 @@ Command add_bench(CLI::App& root) {
   cmd->add_option("--model", o->model, "Model for the answer and serving benchmarks (default: the shipped one)");
   cmd->add_option("--dtype", o->dtype, "Model compute dtype: auto (the faster GEMM of this machine), bfloat16, float32")
       ->check(CLI::IsMember({"auto", "bfloat16", "float32"}));
-  cmd->add_option("--profile", o->profile, "Write chrome traces (per-op times) of decode steps into this folder")
+  cmd->add_option("--profile", o->profile, "Write chrome traces (per-op times) of the decode, prefill, ViT and Q-Former benchmarks into this folder")
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", o->json, "Print the rows as a JSON array after the table");
   cmd->add_option("--out", o->out, "Also write the JSON rows to this file (atomically)");

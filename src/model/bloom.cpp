@@ -69,10 +69,10 @@ torch::Tensor BloomMLPImpl::forward(const torch::Tensor& x, const torch::Tensor&
 
 BloomBlockImpl::BloomBlockImpl(const BloomConfig& c)
     : residual_post_layernorm_(c.apply_residual_connection_post_layernorm) {
-  input_layernorm = register_module("input_layernorm", layer_norm(c.hidden_size, c.layer_norm_epsilon));
+  input_layernorm = register_module("input_layernorm", LayerNorm(c.hidden_size, c.layer_norm_epsilon));
   self_attention = register_module("self_attention", BloomAttention(c));
   post_attention_layernorm =
-      register_module("post_attention_layernorm", layer_norm(c.hidden_size, c.layer_norm_epsilon));
+      register_module("post_attention_layernorm", LayerNorm(c.hidden_size, c.layer_norm_epsilon));
   mlp = register_module("mlp", BloomMLP(c));
 }
 
@@ -87,13 +87,13 @@ torch::Tensor BloomBlockImpl::forward(const torch::Tensor& x, const torch::Tenso
 BloomModelImpl::BloomModelImpl(const BloomConfig& c) : config(c) {
   word_embeddings = register_module("word_embeddings", torch::nn::Embedding(c.vocab_size, c.hidden_size));
   word_embeddings_layernorm =
-      register_module("word_embeddings_layernorm", layer_norm(c.hidden_size, c.layer_norm_epsilon));
+      register_module("word_embeddings_layernorm", LayerNorm(c.hidden_size, c.layer_norm_epsilon));
   h = register_module("h", torch::nn::ModuleList());
   for (int64_t i = 0; i < c.n_layer; ++i) {
     blocks.push_back(BloomBlock(c));
     h->push_back(blocks.back());
   }
-  ln_f = register_module("ln_f", layer_norm(c.hidden_size, c.layer_norm_epsilon));
+  ln_f = register_module("ln_f", LayerNorm(c.hidden_size, c.layer_norm_epsilon));
 }
 
 torch::Tensor BloomModelImpl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,

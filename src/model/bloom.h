@@ -50,7 +50,7 @@ class BloomBlockImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& alibi, const torch::Tensor& masked,
                         KvCache* cache, int64_t layer);
 
-  torch::nn::LayerNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  LayerNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
   BloomAttention self_attention{nullptr};
   BloomMLP mlp{nullptr};
 
@@ -74,7 +74,7 @@ class BloomModelImpl : public torch::nn::Module {
 
   BloomConfig config;
   torch::nn::Embedding word_embeddings{nullptr};
-  torch::nn::LayerNorm word_embeddings_layernorm{nullptr}, ln_f{nullptr};
+  LayerNorm word_embeddings_layernorm{nullptr}, ln_f{nullptr};
   torch::nn::ModuleList h{nullptr};
   std::vector<BloomBlock> blocks;
 };

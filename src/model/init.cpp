@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "model/linear.h"
+
 namespace medvqa::model {
 namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -17,7 +19,7 @@ void init_weights(torch::nn::Module& module, double std, uint64_t seed) {
   // data-parallel ranks in one process, may be drawing from it). Same stream as manual_seed(seed).
   at::Generator generator = at::detail::createCPUGenerator(seed);
   for (auto& item : module.named_modules()) {
-    auto* ln = dynamic_cast<torch::nn::LayerNormImpl*>(item.value().get());
+    auto* ln = dynamic_cast<LayerNormImpl*>(item.value().get());
     for (auto& p : item.value()->named_parameters(/*recurse=*/false)) {
       const std::string& name = p.key();
       if (item.key().find("lora_") != std::string::npos) continue;

@@ -76,8 +76,16 @@ torch::Tensor bloom_gelu(const torch::Tensor& x) {
 
 torch::Tensor gelu_erf(const torch::Tensor& x) { return torch::gelu(x); }
 
-torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim(dim), eps(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+  bias = register_parameter("bias", torch::zeros({dim}));
+}
+
+torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
+  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu())
+    return torch::layer_norm(x.to(torch::kFloat32), {dim}, weight.to(torch::kFloat32), bias.to(torch::kFloat32), eps)
+        .to(x.scalar_type());
+  return torch::layer_norm(x, {dim}, weight, bias, eps);
 }
 
 double lowest_value(const torch::Tensor& x) {

@@ -27,7 +27,7 @@ torch::Tensor QFormerMultiHeadAttentionImpl::forward(const torch::Tensor& x, con
 
 QFormerResidualOutputImpl::QFormerResidualOutputImpl(int64_t in, int64_t hidden, double eps) {
   dense = register_module("dense", Linear(in, hidden));
-  LayerNorm = register_module("LayerNorm", layer_norm(hidden, eps));
+  LayerNorm = register_module("LayerNorm", model::LayerNorm(hidden, eps));
 }
 
 torch::Tensor QFormerResidualOutputImpl::forward(const torch::Tensor& x, const torch::Tensor& input) {
@@ -74,7 +74,7 @@ QFormerEncoderImpl::QFormerEncoderImpl(const QFormerConfig& c) {
 }
 
 QFormerModelImpl::QFormerModelImpl(const QFormerConfig& c) {
-  layernorm = register_module("layernorm", layer_norm(c.hidden_size, c.layer_norm_eps));
+  layernorm = register_module("layernorm", LayerNorm(c.hidden_size, c.layer_norm_eps));
   encoder = register_module("encoder", QFormerEncoder(c));
 }
 

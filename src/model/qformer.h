@@ -27,7 +27,7 @@ class QFormerResidualOutputImpl : public torch::nn::Module {
   QFormerResidualOutputImpl(int64_t in, int64_t hidden, double eps);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& input);
   Linear dense{nullptr};
-  torch::nn::LayerNorm LayerNorm{nullptr};
+  model::LayerNorm LayerNorm{nullptr};  // qualified: the member takes HF's name
 };
 TORCH_MODULE(QFormerResidualOutput);
 
@@ -78,7 +78,7 @@ class QFormerModelImpl : public torch::nn::Module {
   // query embeddings and each layer's output.
   torch::Tensor forward(const torch::Tensor& query_embeds, const torch::Tensor& image_tokens,
                         const torch::Tensor& image_mask = {}, std::vector<torch::Tensor>* hidden_states = nullptr);
-  torch::nn::LayerNorm layernorm{nullptr};
+  LayerNorm layernorm{nullptr};
   QFormerEncoder encoder{nullptr};
 };
 TORCH_MODULE(QFormerModel);

@@ -33,9 +33,9 @@ VitMlpImpl::VitMlpImpl(int64_t width, int64_t hidden) {
 torch::Tensor VitMlpImpl::forward(const torch::Tensor& x) { return fc2(gelu_erf(fc1(x))); }
 
 VitBlockImpl::VitBlockImpl(const VisionConfig& c) {
-  norm1 = register_module("norm1", layer_norm(c.width, c.layer_norm_eps));
+  norm1 = register_module("norm1", LayerNorm(c.width, c.layer_norm_eps));
   attn = register_module("attn", VitAttention(c.width, c.num_heads));
-  norm2 = register_module("norm2", layer_norm(c.width, c.layer_norm_eps));
+  norm2 = register_module("norm2", LayerNorm(c.width, c.layer_norm_eps));
   mlp = register_module("mlp", VitMlp(c.width, int64_t(c.width * c.mlp_ratio)));
 }
 
@@ -53,7 +53,7 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionConfig& c) : image_size
     block_list_.push_back(VitBlock(c));
     blocks->push_back(block_list_.back());
   }
-  norm = register_module("norm", layer_norm(c.width, c.layer_norm_eps));
+  norm = register_module("norm", LayerNorm(c.width, c.layer_norm_eps));
 }
 
 torch::Tensor VisionTransformerImpl::forward_features(const torch::Tensor& pixels,

@@ -40,7 +40,7 @@ class VitBlockImpl : public torch::nn::Module {
  public:
   explicit VitBlockImpl(const VisionConfig& c);
   torch::Tensor forward(const torch::Tensor& x);  // pre-norm: x + attn(norm1 x), x + mlp(norm2 x)
-  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+  LayerNorm norm1{nullptr}, norm2{nullptr};
   VitAttention attn{nullptr};
   VitMlp mlp{nullptr};
 };
@@ -57,7 +57,7 @@ class VisionTransformerImpl : public torch::nn::Module {
   PatchEmbed patch_embed{nullptr};
   torch::Tensor cls_token, pos_embed;
   torch::nn::ModuleList blocks{nullptr};
-  torch::nn::LayerNorm norm{nullptr};
+  LayerNorm norm{nullptr};
 
  private:
   std::vector<VitBlock> block_list_;
