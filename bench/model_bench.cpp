@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "bench/bench.h"
+#include "bench/read_bandwidth.h"
 
 #include "image/image.h"
 #include "infer/answerer.h"
@@ -42,8 +43,9 @@ void prefill(model::BloomForCausalLM& lm, const torch::Tensor& ids) {
 }
 
 // Seconds of each decoding step after a prompt, as generate() runs them: one token through the
-// KV-cached blocks, its logits, the argmax.
-std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tensor& prompt, int64_t steps) {
+// KV-cached blocks, its logits, the argmax. `between` runs untimed before each step.
+std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tensor& prompt, int64_t steps,
+                                 const std::function<void()>& between = {}) {
   const auto& c = lm->transformer->config;
   const int64_t T = prompt.size(1);
   model::KvCache cache(c, 1, T + steps + 1, lm->transformer->word_embeddings->weight.options());
@@ -52,6 +54,7 @@ std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tenso
   auto next = lm->logits(hidden.select(1, T - 1)).argmax(-1);
   std::vector<double> seconds;
   for (int64_t s = 0; s < steps; ++s) {
+    if (between) between();
     auto start = std::chrono::steady_clock::now();
     mask = torch::ones({1, T + s + 1}, torch::kLong);
     hidden = lm->transformer(lm->embed(next.unsqueeze(1)), mask, &cache);
@@ -88,12 +91,18 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
   lm->eval();
   // Decode: every new token reads every weight once (the tied embedding for the logits).
   auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
-  auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats);
+  // The read bandwidth is measured between the steps (the best pass), not only at the start of
+  // the suite: on a shared host it drifted between 30 and 57 GB/s within minutes.
+  auto stream = torch::ones({int64_t(512) << 20}, torch::kUInt8);
+  double read_gbs = 0;
+  auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats, [&] {
+    read_gbs = std::max(read_gbs, streaming_read_rate(stream.data_ptr<uint8_t>(), stream.numel()) / 1e9);
+  });
   steps.erase(steps.begin(), steps.begin() + 4);  // warm-up
   const double per_token = *std::min_element(steps.begin(), steps.end());
   const double bytes = double(lm->weight_bytes());
   std::string name = "decode." + suffix;
-  ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth", ctx.base.read_gbs));
+  ctx.add(ctx.rate(name, bytes / per_token / 1e9, "GB/s", "read_bandwidth.between_steps", read_gbs));
   ctx.add({name + ".tokens_per_second", 1.0 / per_token, "tokens/s", "", {}});
   ctx.latency(name, per_token);
   ctx.profile(name, [&] { decode_steps(lm, prompt, 4); });

@@ -8,6 +8,11 @@
 #include "io/error.h"
 
 namespace medvqa::model {
+namespace {
+// libtorch 1.13's bf16 CPU kernels for some elementwise and normalizing ops are several times
+// slower than converting to fp32 and back: those ops take the fp32 route for such inputs.
+bool is_bf16_on_cpu(const torch::Tensor& x) { return x.scalar_type() == torch::kBFloat16 && x.device().is_cpu(); }
+}  // namespace
 
 LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in), out_features(out) {
   weight = register_parameter("weight", torch::empty({out, in}));
@@ -71,7 +76,8 @@ void LinearImpl::pack(WeightFormat format) {
 }
 
 torch::Tensor bloom_gelu(const torch::Tensor& x) {
-  return x * 0.5 * (1.0 + torch::tanh(0.79788456 * x * (1 + 0.044715 * x * x)));
+  if (is_bf16_on_cpu(x)) return torch::gelu(x.to(torch::kFloat32), "tanh").to(x.scalar_type());
+  return torch::gelu(x, "tanh");
 }
 
 torch::Tensor gelu_erf(const torch::Tensor& x) { return torch::gelu(x); }
@@ -82,7 +88,7 @@ LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim(dim), eps(eps) {
 }
 
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
-  if (x.scalar_type() == torch::kBFloat16 && x.device().is_cpu())
+  if (is_bf16_on_cpu(x))
     return torch::layer_norm(x.to(torch::kFloat32), {dim}, weight.to(torch::kFloat32), bias.to(torch::kFloat32), eps)
         .to(x.scalar_type());
   return torch::layer_norm(x, {dim}, weight, bias, eps);
