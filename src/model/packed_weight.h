@@ -41,8 +41,10 @@ class PackedWeight {
   // (measured on AVX2 with 2048 x 8192 weights): int8's vpmaddwd kernel ~100 GFLOP/s at 16-128
   // rows, the blocks 60 at 32 rows, 86 at 64, 92 at 128 (at bloom-560m's 1024-wide layers a
   // 128-token int8 prefill ran at 66 GFLOP/s in the kernels vs 102 in blocks); the bf16 kernel
-  // ~60 GFLOP/s, equal to the blocks at 32 rows and behind from 64. oneDNN's bf16 GEMM (AVX512):
-  // see kBf16GemmRows in packed_weight.cpp.
+  // ~60 GFLOP/s, equal to the blocks at 32 rows and behind from 64. bf16 inputs where oneDNN's
+  // bf16 GEMM is fast (AVX512, 1024-4096 wide layers, 2 threads): bf16 weights 82-85 GFLOP/s in
+  // the kernel vs 42-44 in oneDNN at 1 row, even at 2, behind from 4 (97 vs 148); int8 139 vs
+  // 134-139 widened to bf16 at 16 rows, behind from 32 (137 vs 188).
   int64_t kernel_rows_limit(torch::Dtype input_dtype = torch::kFloat32) const;
   int64_t out_features() const { return data_.size(0); }
   int64_t in_features() const { return data_.size(1); }
