@@ -70,6 +70,13 @@ struct Benchmark {
   std::function<void(const Context&)> run;
 };
 
+// 512 MiB (far beyond any cache) to stream: gbs() is one read pass over all threads, in GB/s.
+struct ReadStream {
+  torch::Tensor buffer;
+  ReadStream();
+  double gbs() const;
+};
+
 Baselines measure_baselines(int repeats);
 // On a shared machine a neighbour can depress one measurement of the baselines: the suite measures
 // them before and after its benchmarks and keeps the higher of each (the machine's real peak).

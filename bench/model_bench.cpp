@@ -6,7 +6,6 @@
 #include <chrono>
 
 #include "bench/bench.h"
-#include "bench/read_bandwidth.h"
 
 #include "image/image.h"
 #include "infer/answerer.h"
@@ -93,11 +92,9 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
   auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
   // The read bandwidth is measured between the steps (the best pass), not only at the start of
   // the suite: on a shared host it drifted between 30 and 57 GB/s within minutes.
-  auto stream = torch::ones({int64_t(512) << 20}, torch::kUInt8);
+  ReadStream stream;
   double read_gbs = 0;
-  auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats, [&] {
-    read_gbs = std::max(read_gbs, streaming_read_rate(stream.data_ptr<uint8_t>(), stream.numel()) / 1e9);
-  });
+  auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats, [&] { read_gbs = std::max(read_gbs, stream.gbs()); });
   steps.erase(steps.begin(), steps.begin() + 4);  // warm-up
   const double per_token = *std::min_element(steps.begin(), steps.end());
   const double bytes = double(lm->weight_bytes());
