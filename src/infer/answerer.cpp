@@ -100,19 +100,24 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
   g.pad_token_id = model_->config.text.pad_token_id;
   g.temperature = options.temperature;
   g.seed = options.seed;
-  auto tokens = model::generate(model_->language_model, embeds, full_mask, g).tokens.to(torch::kCPU);
+  const int64_t T = embeds.size(1);
+  model::KvCache cache(model_->config.text, embeds.size(0), T + g.max_new_tokens, embeds.options());
+  auto tokens = model::generate(model_->language_model, embeds, full_mask, g, &cache).tokens.to(torch::kCPU);
   double generate_seconds = seconds_since(t1);
 
-  // Closed questions: their candidates scored for the whole batch in one pass.
-  std::vector<CandidateQuery> closed;
+  // Closed questions: their candidates scored for the whole batch at once, continuing the prompts
+  // that generation has already run.
+  std::vector<int64_t> closed_rows;
+  std::vector<std::vector<std::string>> closed;
   std::vector<int64_t> closed_index(questions.size(), -1);
   for (size_t i = 0; i < questions.size(); ++i) {
     auto candidates = data::closed_candidates(questions[i]);
     if (candidates.empty()) continue;
     closed_index[i] = int64_t(closed.size());
-    closed.push_back({int64_t(i), prompts[i], std::move(candidates)});
+    closed_rows.push_back(int64_t(i));
+    closed.push_back(std::move(candidates));
   }
-  auto closed_probs = candidate_probabilities(prefix, closed);
+  auto closed_probs = score_candidates(cache, full_mask, ids.select(1, -1), closed_rows, closed);
 
   auto token_rows = tokens.accessor<int64_t, 2>();
   auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);
@@ -128,14 +133,14 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
     a.generated = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
     a.text = a.generated;
     if (closed_index[size_t(i)] >= 0) {
-      const auto& query = closed[size_t(closed_index[size_t(i)])];
+      const auto& candidates = closed[size_t(closed_index[size_t(i)])];
       const auto& probs = closed_probs[size_t(closed_index[size_t(i)])];
       size_t best = 0;
-      for (size_t k = 0; k < query.candidates.size(); ++k) {
-        a.closed_probabilities.emplace_back(query.candidates[k], probs[k]);
+      for (size_t k = 0; k < candidates.size(); ++k) {
+        a.closed_probabilities.emplace_back(candidates[k], probs[k]);
         if (probs[k] > probs[best]) best = k;
       }
-      if (options.rank_closed) a.text = query.candidates[best];
+      if (options.rank_closed) a.text = candidates[best];
     }
     a.prompt_tokens = prompt_lengths[i].item<int64_t>();
     a.completion_tokens = int64_t(out.size());
@@ -155,57 +160,81 @@ std::vector<std::vector<double>> Answerer::candidate_probabilities(const torch::
                                                                    const std::vector<CandidateQuery>& queries) {
   if (queries.empty()) return {};
   torch::InferenceMode inference;
-  const int64_t Q = prefix.size(1);
-  // One row [prompt ; candidate ; EOS ; pad] per (query, candidate), behind that query's image.
-  std::vector<std::vector<int64_t>> rows, answer_ids;
-  std::vector<int64_t> images, first_prediction;
-  size_t longest = 0;
+  std::vector<std::string> prompts;
+  std::vector<int64_t> images, rows;
+  std::vector<std::vector<std::string>> candidates;
   for (const auto& q : queries) {
-    const auto prompt_ids = tokenizer_.encode(q.prompt);
-    for (const auto& c : q.candidates) {
-      auto a = tokenizer_.encode(" " + c);
-      a.push_back(model_->config.text.eos_token_id);
-      std::vector<int64_t> row(prompt_ids);
-      row.insert(row.end(), a.begin(), a.end());
-      longest = std::max(longest, row.size());
-      // Position Q+P-1+j predicts answer token j.
-      first_prediction.push_back(Q + int64_t(prompt_ids.size()) - 1);
-      images.push_back(q.image);
-      rows.push_back(std::move(row));
-      answer_ids.push_back(std::move(a));
-    }
+    prompts.push_back(q.prompt);
+    images.push_back(q.image);
+    rows.push_back(int64_t(rows.size()));
+    candidates.push_back(q.candidates);
   }
-  const int64_t R = int64_t(rows.size()), L = int64_t(longest);
-  auto ids = torch::full({R, L}, model_->config.text.pad_token_id, torch::kLong);
-  auto mask = torch::zeros_like(ids);
-  for (int64_t r = 0; r < R; ++r) {
-    const auto& row = rows[size_t(r)];
-    ids[r].narrow(0, 0, int64_t(row.size())).copy_(torch::tensor(row, torch::kLong));
-    mask[r].narrow(0, 0, int64_t(row.size())).fill_(1);
-  }
+  auto [ids, mask] = encode_prompts(prompts);
   auto row_prefix = prefix.index_select(0, torch::tensor(images, torch::kLong).to(prefix.device()));
   auto [embeds, full_mask] = model_->language_inputs(row_prefix, ids.to(device_), mask.to(device_));
-  auto hidden = model_->language_model->transformer(embeds, full_mask);
-  // Logits only where an answer token is predicted, for all rows in one product.
-  std::vector<int64_t> positions, targets;
-  for (int64_t r = 0; r < R; ++r)
-    for (size_t j = 0; j < answer_ids[size_t(r)].size(); ++j) {
-      positions.push_back(r * (Q + L) + first_prediction[size_t(r)] + int64_t(j));
-      targets.push_back(answer_ids[size_t(r)][j]);
+  model::KvCache cache(model_->config.text, embeds.size(0), embeds.size(1), embeds.options());
+  model_->language_model->transformer(embeds, full_mask, &cache);
+  return score_candidates(cache, full_mask, ids.select(1, -1), rows, candidates);
+}
+
+std::vector<std::vector<double>> Answerer::score_candidates(const model::KvCache& cache, const torch::Tensor& mask,
+                                                            const torch::Tensor& last_ids,
+                                                            const std::vector<int64_t>& rows,
+                                                            const std::vector<std::vector<std::string>>& candidates) {
+  if (rows.empty()) return {};
+  torch::InferenceMode inference;
+  const int64_t T = mask.size(1);
+  // Each candidate row feeds [last prompt token ; answer tokens], which predict [answer tokens ;
+  // EOS]: the cache lends the first T-1 prompt positions, and the last one runs again so that its
+  // prediction of the first answer token comes out with the others.
+  std::vector<std::vector<int64_t>> inputs, targets;
+  std::vector<int64_t> cache_rows;
+  size_t longest = 0;
+  auto last = last_ids.to(torch::kCPU);
+  for (size_t q = 0; q < rows.size(); ++q)
+    for (const auto& c : candidates[q]) {
+      auto answer = tokenizer_.encode(" " + c);
+      answer.push_back(model_->config.text.eos_token_id);
+      std::vector<int64_t> input = {last[rows[q]].item<int64_t>()};
+      input.insert(input.end(), answer.begin(), answer.end() - 1);
+      longest = std::max(longest, input.size());
+      inputs.push_back(std::move(input));
+      targets.push_back(std::move(answer));
+      cache_rows.push_back(rows[q]);
     }
-  auto h = hidden.reshape({R * (Q + L), -1}).index_select(0, torch::tensor(positions, torch::kLong).to(device_));
-  auto logp = torch::log_softmax(model_->language_model->logits(h).to(torch::kFloat32), -1)
-                  .gather(1, torch::tensor(targets, torch::kLong).to(device_).unsqueeze(1))
+  const int64_t R = int64_t(inputs.size()), L = int64_t(longest);
+  auto ids = torch::full({R, L}, model_->config.text.pad_token_id, torch::kLong);
+  auto input_mask = torch::zeros_like(ids);
+  for (int64_t r = 0; r < R; ++r) {
+    const auto& input = inputs[size_t(r)];
+    ids[r].narrow(0, 0, int64_t(input.size())).copy_(torch::tensor(input, torch::kLong));
+    input_mask[r].narrow(0, 0, int64_t(input.size())).fill_(1);
+  }
+  auto index = torch::tensor(cache_rows, torch::kLong).to(device_);
+  auto continued = cache.rows(index, T - 1, T - 1 + L);
+  auto full_mask = torch::cat({mask.to(device_).index_select(0, index).narrow(1, 0, T - 1), input_mask.to(device_)}, 1);
+  auto& lm = model_->language_model;
+  auto hidden = lm->transformer(lm->embed(ids.to(device_)), full_mask, &continued);
+  // Logits only where an answer token is predicted, for all rows in one product.
+  std::vector<int64_t> positions, flat_targets;
+  for (int64_t r = 0; r < R; ++r)
+    for (size_t j = 0; j < targets[size_t(r)].size(); ++j) {
+      positions.push_back(r * L + int64_t(j));
+      flat_targets.push_back(targets[size_t(r)][j]);
+    }
+  auto h = hidden.reshape({R * L, -1}).index_select(0, torch::tensor(positions, torch::kLong).to(device_));
+  auto logp = torch::log_softmax(lm->logits(h).to(torch::kFloat32), -1)
+                  .gather(1, torch::tensor(flat_targets, torch::kLong).to(device_).unsqueeze(1))
                   .squeeze(1)
                   .to(torch::kCPU, torch::kFloat64);
   auto token_logp = logp.accessor<double, 1>();
   std::vector<std::vector<double>> result;
   size_t row = 0, token = 0;
-  for (const auto& q : queries) {
+  for (const auto& list : candidates) {
     std::vector<double> scores;
-    for (size_t k = 0; k < q.candidates.size(); ++k, ++row) {
+    for (size_t k = 0; k < list.size(); ++k, ++row) {
       double sum = 0;
-      for (size_t j = 0; j < answer_ids[row].size(); ++j) sum += token_logp[int64_t(token++)];
+      for (size_t j = 0; j < targets[row].size(); ++j) sum += token_logp[int64_t(token++)];
       scores.push_back(sum);
     }
     auto probs = torch::softmax(torch::tensor(scores, torch::kFloat64), 0);

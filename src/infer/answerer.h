@@ -62,8 +62,8 @@ class Answerer {
   // candidate's sequence log-likelihood (its tokens and EOS), softmax-normalized over candidates.
   std::vector<double> candidate_probabilities(const torch::Tensor& prefix, const std::string& prompt,
                                               const std::vector<std::string>& candidates);
-  // The same for several prompts at once, in one forward pass: `image` is each one's row of the
-  // prefix [B,Q,H].
+  // The same for several prompts at once, in one pass: `image` is each one's row of the prefix
+  // [B,Q,H].
   struct CandidateQuery {
     int64_t image = 0;
     std::string prompt;
@@ -80,6 +80,13 @@ class Answerer {
   static constexpr size_t kMaxQuestionBytes = 2000;
 
  private:
+  // Each query's candidates scored as continuations of a prompt already in `cache`: query i's
+  // image prefix and prompt fill row rows[i] (positions [0,T), `mask` [B,T], left-padded so every
+  // prompt ends at T-1 with the token last_ids[row]).
+  std::vector<std::vector<double>> score_candidates(const model::KvCache& cache, const torch::Tensor& mask,
+                                                    const torch::Tensor& last_ids, const std::vector<int64_t>& rows,
+                                                    const std::vector<std::vector<std::string>>& candidates);
+
   model::MedVqaModel model_;
   text::Tokenizer tokenizer_;
   std::string model_dir_;

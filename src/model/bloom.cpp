@@ -11,6 +11,26 @@ KvCache::KvCache(const BloomConfig& config, int64_t batch, int64_t capacity, tor
   }
 }
 
+KvCache KvCache::rows(const torch::Tensor& index, int64_t length, int64_t capacity) const {
+  TORCH_CHECK(length <= this->length && length <= capacity, "cannot take ", length, " positions of a KV cache holding ",
+              this->length, " into one of capacity ", capacity);
+  KvCache out;
+  auto take = [&](const torch::Tensor& t) {
+    auto sizes = t.sizes().vec();
+    sizes[0] = index.numel();
+    sizes[2] = capacity;
+    auto r = torch::empty(sizes, t.options());
+    r.narrow(2, 0, length).copy_(t.narrow(2, 0, length).index_select(0, index.to(t.device())));
+    return r;
+  };
+  for (size_t l = 0; l < key.size(); ++l) {
+    out.key.push_back(take(key[l]));
+    out.value.push_back(take(value[l]));
+  }
+  out.length = length;
+  return out;
+}
+
 torch::Tensor alibi_slopes(int64_t n_head) {
   int64_t closest = int64_t(1) << int64_t(std::floor(std::log2(double(n_head))));
   auto base = [](int64_t n) { return std::pow(2.0, -std::pow(2.0, -(std::log2(double(n)) - 3))); };

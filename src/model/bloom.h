@@ -16,6 +16,12 @@ struct KvCache {
 
   KvCache(const BloomConfig& config, int64_t batch, int64_t capacity, torch::TensorOptions options);
   int64_t capacity() const { return key.empty() ? 0 : key[0].size(2); }
+  // A new cache with room for `capacity` positions holding the first `length` positions of the
+  // batch rows `index` (repeats allowed): several continuations of one prompt share its prefill.
+  KvCache rows(const torch::Tensor& index, int64_t length, int64_t capacity) const;
+
+ private:
+  KvCache() = default;
 };
 
 // Per-head ALiBi slopes as transformers' build_alibi_tensor computes them (any head count).

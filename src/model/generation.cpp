@@ -5,12 +5,16 @@
 namespace medvqa::model {
 
 GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                          const GenerationOptions& options) {
+                          const GenerationOptions& options, KvCache* given_cache) {
   torch::NoGradGuard no_grad;
   const int64_t B = inputs_embeds.size(0), T = inputs_embeds.size(1);
   auto device = inputs_embeds.device();
-  std::optional<KvCache> cache;
-  if (options.use_cache) cache.emplace(lm->transformer->config, B, T + options.max_new_tokens, inputs_embeds.options());
+  std::optional<KvCache> own_cache;
+  if (!given_cache && options.use_cache)
+    own_cache.emplace(lm->transformer->config, B, T + options.max_new_tokens, inputs_embeds.options());
+  KvCache* cache = given_cache ? given_cache : own_cache ? &*own_cache : nullptr;
+  TORCH_CHECK(!cache || (cache->length == 0 && cache->capacity() >= T + options.max_new_tokens),
+              "generate() needs an empty KV cache with room for ", T + options.max_new_tokens, " positions");
 
   auto embeds = inputs_embeds;  // what the next forward consumes: everything without a cache
   auto mask = attention_mask.to(device, torch::kLong);
@@ -19,7 +23,7 @@ GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embe
   GenerationResult result;
   std::vector<torch::Tensor> tokens;
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
-    auto hidden = lm->transformer(embeds, mask, cache ? &*cache : nullptr);
+    auto hidden = lm->transformer(embeds, mask, cache);
     // Only the last position's logits are needed to pick the next token.
     auto logits = lm->logits(hidden.select(1, hidden.size(1) - 1)).to(torch::kFloat32);
     if (options.keep_scores) result.scores.push_back(logits);

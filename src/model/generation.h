@@ -25,8 +25,10 @@ struct GenerationResult {
 
 // Decodes from a prompt given as embeddings (text, or image queries then text), as transformers'
 // generate() does from inputs_embeds: stops when every row has produced EOS or after
-// max_new_tokens.
+// max_new_tokens. `cache`, when given (empty, with room for T + max_new_tokens positions), is the
+// one decoding fills, and is left filled: its first T positions then hold the prompts' keys and
+// values, for scoring other continuations of the same prompts without running them again.
 GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                          const GenerationOptions& options);
+                          const GenerationOptions& options, KvCache* cache = nullptr);
 
 }  // namespace medvqa::model

@@ -75,6 +75,28 @@ TEST(ClosedRanking, ABatchScoresEachQuestionAsAlone) {
   }
 }
 
+// answer() scores the candidates from the keys and values its generation computed for the
+// prompts; the probabilities must be those of scoring them on their own.
+TEST(ClosedRanking, AnswersScoreCandidatesFromTheGenerationsPrefill) {
+  auto answerer = random_tiny_answerer();
+  auto other = image::load_image(testing::data_root() + "/slake/imgs/xmlab69/source.jpg");
+  const std::vector<std::string> questions = {"Is this a CT or an MRI?", "Which organ is shown?",
+                                              "Is the lesion larger than the heart?"};
+  auto answers = answerer.answer({test_image(), other, test_image()}, questions);
+  torch::NoGradGuard no_grad;
+  auto prefix = answerer.model()->image_prefix(answerer.pixels({test_image(), other, test_image()}));
+  for (size_t i : {size_t(0), size_t(2)}) {
+    const auto& got = answers[i].closed_probabilities;
+    std::vector<std::string> candidates;
+    for (const auto& [c, p] : got) candidates.push_back(c);
+    auto alone = answerer.candidate_probabilities(prefix.narrow(0, int64_t(i), 1), answerer.prompt(questions[i]),
+                                                  candidates);
+    ASSERT_EQ(got.size(), 2u);
+    for (size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k].second, alone[k], 1e-5) << "question " << i;
+  }
+  EXPECT_TRUE(answers[1].closed_probabilities.empty());
+}
+
 TEST(ClosedRanking, ClosedQuestionsAnswerWithTheBestCandidate) {
   auto answerer = random_tiny_answerer();
   infer::AnswerOptions ranked;
