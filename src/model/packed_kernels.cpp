@@ -20,6 +20,7 @@ inline float widen(uint16_t bf16) {
   return f;
 }
 inline float widen(int8_t q) { return float(q); }
+inline float widen(float f) { return f; }
 
 // Portable loops: M input rows share each widened weight.
 template <typename T>
@@ -44,6 +45,7 @@ inline __m256 load8(const uint16_t* p) {
   // bf16 is the high half of an fp32: zero-extend to 32 bits and shift into place.
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
 }
+inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const int8_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)p)));
 }
@@ -180,14 +182,26 @@ bool using_avx2() {
 #endif
 }
 
-void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
+namespace {
+// Weights without scales (fp32, bf16): the AVX2 kernels where the CPU has them.
+template <typename T>
+void unscaled_rows(const float* x, int64_t m, const T* w, int64_t k, int64_t n, float* y) {
 #ifdef MEDVQA_X86
   if (using_avx2())
-    return split_rows(n, k * 2, [&](int64_t first, int64_t last) {
+    return split_rows(n, k * int64_t(sizeof(T)), [&](int64_t first, int64_t last) {
       rows_avx2(x, static_cast<const float*>(nullptr), m, w, static_cast<const float*>(nullptr), k, first, last, y, n);
     });
 #endif
   rows_portable_split(x, m, w, nullptr, k, n, y);
+}
+}  // namespace
+
+void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
+  unscaled_rows(x, m, w, k, n, y);
+}
+
+void f32_rows(const float* x, int64_t m, const float* w, int64_t k, int64_t n, float* y) {
+  unscaled_rows(x, m, w, k, n, y);
 }
 
 void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y) {

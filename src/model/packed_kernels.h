@@ -9,6 +9,8 @@ namespace medvqa::model::kernels {
 // y[i·n + j] = Σ_p x[i·k + p] · W[j, p]   for rows i < m and output rows j < n,
 // with W[j, p] = bf16 bits w[j·k + p] (as fp32).
 void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y);
+// The same with fp32 weights W[j, p] = w[j·k + p].
+void f32_rows(const float* x, int64_t m, const float* w, int64_t k, int64_t n, float* y);
 // The same with W[j, p] = scale[j] · w[j·k + p].
 void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y);
 
