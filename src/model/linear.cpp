@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "io/error.h"
+#include "model/gelu_kernel.h"
 #include "model/packed_kernels.h"
 
 namespace medvqa::model {
@@ -105,6 +106,13 @@ void LinearImpl::pack(WeightFormat format) {
 }
 
 torch::Tensor bloom_gelu(const torch::Tensor& x) {
+  if (is_bf16_on_cpu(x) && !(torch::GradMode::is_enabled() && x.requires_grad())) {
+    auto in = x.contiguous();
+    auto y = torch::empty_like(in);
+    kernels::bloom_gelu_bf16(reinterpret_cast<const uint16_t*>(in.data_ptr<at::BFloat16>()),
+                             reinterpret_cast<uint16_t*>(y.data_ptr<at::BFloat16>()), in.numel());
+    return y;
+  }
   if (is_bf16_on_cpu(x)) return torch::gelu(x.to(torch::kFloat32), "tanh").to(x.scalar_type());
   return torch::gelu(x, "tanh");
 }

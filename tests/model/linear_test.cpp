@@ -2,6 +2,7 @@
 // equal BLAS's, and anything that needs gradients must keep going through libtorch.
 #include <gtest/gtest.h>
 
+#include "model/gelu_kernel.h"
 #include "model/linear.h"
 #include "testing/testing.h"
 
@@ -34,6 +35,33 @@ TEST(Linear, GradientsStillFlowForFewRows) {
   EXPECT_TRUE(all_close(w.grad(), x.detach().sum(0).unsqueeze(0).expand({6, 10}), 1e-5, 1e-5, "weight grad"));
   EXPECT_TRUE(all_close(x.grad(), w.detach().sum(0).unsqueeze(0).expand({4, 10}), 1e-5, 1e-5, "input grad"));
   EXPECT_TRUE(all_close(b.grad(), torch::full({6}, 4.0), 1e-6, 1e-6, "bias grad"));
+}
+
+// bf16 inference activations take a one-pass kernel: its results must be the fp32 GELU rounded
+// to bf16, give or take one bf16 step where the fp32 value sits next to a rounding boundary, or
+// 1e-6 in the far negative tail, where torch's 1 + tanh(u) itself keeps no correct digits.
+TEST(BloomGelu, Bf16KernelIsTheRoundedFp32Gelu) {
+  torch::manual_seed(5);
+  auto x = torch::cat({torch::randn({4100}) * 3, torch::linspace(-12, 12, 2001), torch::tensor({0.0f, -0.0f, 50.0f, -50.0f})})
+               .to(torch::kBFloat16);
+  auto expected = torch::gelu(x.to(torch::kFloat32), "tanh").to(torch::kBFloat16).to(torch::kFloat32);
+  auto step = (expected.abs() * (1.0 / 128)).clamp_min(1e-6);  // one bf16 step (7 stored bits)
+  torch::Tensor got;
+  {
+    torch::InferenceMode inference;
+    got = bloom_gelu(x.view({-1, 55})).reshape({-1}).to(torch::kFloat32);
+  }
+  auto err = (got - expected).abs();
+  EXPECT_TRUE((err <= step).all().item<bool>()) << "largest error " << err.max().item<float>();
+  auto sizable = expected.abs() > 1e-2;
+  EXPECT_GT((err == 0).masked_select(sizable).to(torch::kFloat32).mean().item<double>(), 0.99);  // almost all exact
+  EXPECT_EQ(got[-2].item<float>(), 50.0f);
+  EXPECT_EQ(got[-1].item<float>(), 0.0f);
+
+  auto portable = torch::empty_like(x);
+  kernels::bloom_gelu_bf16_portable(reinterpret_cast<const uint16_t*>(x.data_ptr<at::BFloat16>()),
+                                    reinterpret_cast<uint16_t*>(portable.data_ptr<at::BFloat16>()), x.numel());
+  EXPECT_TRUE(((portable.to(torch::kFloat32) - expected).abs() <= step).all().item<bool>());
 }
 
 }  // namespace
