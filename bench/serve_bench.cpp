@@ -18,6 +18,7 @@ namespace {
 
 struct Load {
   double requests_per_second = 0, p50 = 0, p95 = 0;
+  double mean_batch = 0;  // requests per forward pass, as the answers report it
   int errors = 0;
 };
 
@@ -32,6 +33,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
   std::thread serving([&] { server.listen(); });
   std::mutex mutex;
   std::vector<double> latencies;
+  double batch_sizes = 0;
   std::atomic<int> errors{0};
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::duration<double>(seconds);
@@ -53,8 +55,10 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
                       << (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error())) << "\n";
           continue;
         }
+        const double batch = nlohmann::json::parse(r->body)["timings"]["batch_size"].get<double>();
         std::lock_guard<std::mutex> lock(mutex);
         latencies.push_back(seconds_taken);
+        batch_sizes += batch;
       }
     });
   for (auto& t : threads) t.join();
@@ -66,6 +70,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
   if (latencies.empty()) return load;
   std::sort(latencies.begin(), latencies.end());
   load.requests_per_second = double(latencies.size()) / elapsed;
+  load.mean_batch = batch_sizes / double(latencies.size());
   load.p50 = latencies[latencies.size() / 2];
   load.p95 = latencies[std::min(latencies.size() - 1, latencies.size() * 95 / 100)];
   return load;
@@ -92,6 +97,7 @@ void serving(const Context& ctx) {
       ctx.add({name + ".p50.latency", load.p50 * 1e3, "ms", "", {}});
       ctx.add({name + ".p95.latency", load.p95 * 1e3, "ms", "", {}});
       ctx.add({name + ".errors", double(load.errors), "requests", "", {}});
+      if (max_batch > 1) ctx.add({name + ".mean_batch", load.mean_batch, "requests", "", {}});
     }
   }
 }
