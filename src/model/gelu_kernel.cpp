@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
+
+#include "model/bf16_bits.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 #define MEDVQA_X86 1
 #endif
 
@@ -17,20 +17,6 @@ namespace {
 constexpr float kSqrt2OverPi = 0.7978845608028654f;
 constexpr float kCubic = 0.044715f;
 
-float to_float(uint16_t bf16) {
-  uint32_t bits = uint32_t(bf16) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
-
-uint16_t to_bf16(float f) {
-  uint32_t bits;
-  std::memcpy(&bits, &f, sizeof bits);
-  if (std::isnan(f)) return uint16_t((bits >> 16) | 0x40);  // stays a NaN
-  return uint16_t((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
-}
-
 // Beyond exp's range (x below about -5.6) the value is below 1e-37: ±0, as in torch.
 float gelu(float x) {
   const float t = -2.0f * kSqrt2OverPi * (x + kCubic * x * x * x);
@@ -38,7 +24,7 @@ float gelu(float x) {
 }
 
 void gelu_portable(const uint16_t* x, uint16_t* y, int64_t first, int64_t last) {
-  for (int64_t i = first; i < last; ++i) y[i] = to_bf16(gelu(to_float(x[i])));
+  for (int64_t i = first; i < last; ++i) y[i] = float_to_bf16(gelu(bf16_to_float(x[i])));
 }
 
 #ifdef MEDVQA_X86
@@ -72,15 +58,8 @@ void gelu_avx2(const uint16_t* x, uint16_t* y, int64_t first, int64_t last) {
     const __m256 t = _mm256_mul_ps(_mm256_set1_ps(-2.0f * kSqrt2OverPi), _mm256_fmadd_ps(_mm256_set1_ps(kCubic), v3, v));
     const __m256 beyond = _mm256_cmp_ps(t, _mm256_set1_ps(88.0f), _CMP_GT_OQ);
     const __m256 e = exp8(_mm256_min_ps(_mm256_max_ps(t, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f)));
-    const __m256 g = _mm256_blendv_ps(_mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e)),
-                                      _mm256_mul_ps(v, _mm256_setzero_ps()), beyond);
-    // Round to nearest even: add 0x7FFF plus the lowest kept bit, keep the high half.
-    const __m256i bits = _mm256_castps_si256(g);
-    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(1));
-    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7FFF))), 16);
-    const __m128i packed =
-        _mm_packus_epi32(_mm256_castsi256_si128(rounded), _mm256_extracti128_si256(rounded, 1));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), packed);
+    store_bf16x8(y + i, _mm256_blendv_ps(_mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.0f), e)),
+                                         _mm256_mul_ps(v, _mm256_setzero_ps()), beyond));
   }
   gelu_portable(x, y, i, last);
 }

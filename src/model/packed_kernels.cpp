@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "model/bf16_bits.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define MEDVQA_X86 1
@@ -13,12 +15,7 @@
 namespace medvqa::model::kernels {
 namespace {
 
-inline float widen(uint16_t bf16) {
-  uint32_t bits = uint32_t(bf16) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
+inline float widen(uint16_t bf16) { return bf16_to_float(bf16); }
 inline float widen(int8_t q) { return float(q); }
 inline float widen(float f) { return f; }
 
@@ -143,6 +140,19 @@ void rows_avx2(const X* x, const float* x_scale, int64_t m, const T* w, const fl
   }
 }
 
+// Rows of int8 weights times their scales, rounded to bf16.
+void int8_rows_to_bf16_avx2(const int8_t* w, const float* scale, int64_t k, int64_t first, int64_t last,
+                            uint16_t* out) {
+  for (int64_t j = first; j < last; ++j) {
+    const int8_t* row = w + j * k;
+    uint16_t* dst = out + j * k;
+    const __m256 s = _mm256_set1_ps(scale[j]);
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) store_bf16x8(dst + p, _mm256_mul_ps(load8(row + p), s));
+    for (; p < k; ++p) dst[p] = float_to_bf16(float(row[p]) * scale[j]);
+  }
+}
+
 #pragma GCC pop_options
 #endif
 
@@ -224,6 +234,16 @@ void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, i
   }
 #endif
   rows_portable_split(x, m, w, scale, k, n, y);
+}
+
+void int8_to_bf16(const int8_t* w, const float* scale, int64_t rows, int64_t k, uint16_t* out) {
+  split_rows(rows, k, [&](int64_t first, int64_t last) {
+#ifdef MEDVQA_X86
+    if (using_avx2()) return int8_rows_to_bf16_avx2(w, scale, k, first, last, out);
+#endif
+    for (int64_t j = first; j < last; ++j)
+      for (int64_t p = 0; p < k; ++p) out[j * k + p] = float_to_bf16(float(w[j * k + p]) * scale[j]);
+  });
 }
 
 void bf16_rows_portable(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {

@@ -14,6 +14,10 @@ void f32_rows(const float* x, int64_t m, const float* w, int64_t k, int64_t n, f
 // The same with W[j, p] = scale[j] · w[j·k + p].
 void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y);
 
+// out[j·k + p] = bf16(scale[j] · w[j·k + p]) for rows j < rows: int8 weights widened for a bf16
+// GEMM in one pass.
+void int8_to_bf16(const int8_t* w, const float* scale, int64_t rows, int64_t k, uint16_t* out);
+
 // Whether libtorch's bf16 matmul is fast here: it goes to oneDNN on CPUs with AVX512 BW/VL/DQ
 // (libtorch 1.13's rule); elsewhere its fallback runs at a few GFLOP/s.
 bool fast_bf16_gemm();

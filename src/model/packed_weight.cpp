@@ -47,6 +47,12 @@ PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : f
 int64_t PackedWeight::nbytes() const { return int64_t(data_.nbytes()) + (scale_.defined() ? int64_t(scale_.nbytes()) : 0); }
 
 torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count, torch::Dtype dtype) const {
+  if (format_ == WeightFormat::kInt8 && dtype == torch::kBFloat16) {  // one pass instead of three
+    auto out = torch::empty({count, in_features()}, torch::kBFloat16);
+    kernels::int8_to_bf16(data_.data_ptr<int8_t>() + first_row * in_features(), scale_.data_ptr<float>() + first_row,
+                          count, in_features(), reinterpret_cast<uint16_t*>(out.data_ptr<at::BFloat16>()));
+    return out;
+  }
   auto rows = data_.narrow(0, first_row, count).to(torch::kFloat32);
   if (format_ == WeightFormat::kInt8) rows.mul_(scale_.narrow(0, first_row, count).unsqueeze(1));
   return rows.to(dtype);

@@ -91,6 +91,22 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
   }
 }
 
+// Long bf16 inputs multiply int8 weights widened to bf16 in one pass: exactly torch's widening
+// (int8 → fp32, times the row scale, rounded to bf16).
+TEST(PackedWeight, Int8WidensToBf16AsTorchRoundsIt) {
+  torch::manual_seed(6);
+  PackedWeight packed(torch::randn({21, 70}) * 5, WeightFormat::kInt8);
+  auto widened = torch::empty({21, 70}, torch::kBFloat16);
+  // Row scales of the dequantized rows: their absmax / 127.
+  auto deq = packed.dequantize();
+  auto scale = (deq.abs().amax(1) / 127.0).contiguous();
+  auto q = (deq / scale.unsqueeze(1)).round().to(torch::kInt8).contiguous();
+  kernels::int8_to_bf16(q.data_ptr<int8_t>(), scale.data_ptr<float>(), 21, 70,
+                        reinterpret_cast<uint16_t*>(widened.data_ptr<at::BFloat16>()));
+  auto expected = (q.to(torch::kFloat32) * scale.unsqueeze(1)).to(torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(widened, expected));
+}
+
 TEST(PackedWeight, KernelsAgreeWithThePortableLoops) {
   torch::manual_seed(3);
   const int64_t n = 33, k = 1000;
