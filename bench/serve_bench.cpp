@@ -26,7 +26,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
   serve::ServerOptions o;
   o.port = 0;
   o.batching.max_batch = max_batch;
-  o.batching.max_wait = std::chrono::milliseconds(max_batch > 1 ? 5 : 0);
+  o.batching.max_wait = max_batch > 1 ? serve::Batcher::Options{}.max_wait : std::chrono::milliseconds(0);
   o.batching.capacity = 256;
   serve::Server server(answerer, o);
   const int port = server.bind();
