@@ -177,6 +177,18 @@ void answer(const Context& ctx) {
   first.max_new_tokens = 1;
   ctx.latency("answer.small.ttft", measure([&] { answerer.answer(image, "Is there a fracture?", first); }, 1, ctx.repeats).min);
   ctx.latency("answer.small.total", measure([&] { answerer.answer(image, "Which organ is abnormal?"); }, 1, ctx.repeats).min);
+  // Answers/s for batches of the serving benchmark's question mix, in process: what dynamic
+  // batching can gain at most, before any HTTP work.
+  double single = 0;
+  for (int batch : {1, 8}) {
+    const char* mix[] = {"Is there a fracture?", "Which organ is abnormal?", "Is the lung normal?"};
+    std::vector<image::Image> images(size_t(batch), image);
+    std::vector<std::string> questions;
+    for (int i = 0; i < batch; ++i) questions.push_back(mix[i % 3]);
+    const double rate = batch / measure([&] { answerer.answer(images, questions); }, 1, ctx.repeats).min;
+    if (batch == 1) single = rate;
+    ctx.add(ctx.rate("answer.small.batch" + std::to_string(batch), rate, "answers/s", "answer.small.batch1", single));
+  }
 
   // The paper's composition with bloomz-1b7 standing in for the 7B decoder, with the language
   // model's weights stored in the run's dtype and as int8.
