@@ -3,22 +3,13 @@
 
 #include <cmath>
 
-#include "infer/answerer.h"
-#include "model/config.h"
-#include "model/init.h"
-#include "testing/testing.h"
+#include "testing/tiny_answerer.h"
 
 namespace medvqa {
 namespace {
 
-infer::Answerer random_tiny_answerer() {
-  auto config = model::MedVqaConfig::from_json(model::read_json_file(testing::source_dir() + "/configs/models/tiny.json"));
-  model::MedVqaModel m(config);
-  model::init_weights(*m, 0.5, 11);  // large weights: candidates get clearly different scores
-  m->eval();
-  auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
-  return infer::Answerer(m, std::move(tokenizer), "tiny", torch::kCPU);
-}
+// Large weights: candidates get clearly different scores.
+infer::Answerer random_tiny_answerer() { return testing::tiny_answerer(0.5, 11); }
 
 image::Image test_image() {
   return image::load_image(testing::data_root() + "/slake/imgs/xmlab1/source.jpg");

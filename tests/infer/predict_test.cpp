@@ -5,20 +5,12 @@
 
 #include "infer/evaluate.h"
 #include "io/error.h"
-#include "model/config.h"
-#include "model/init.h"
-#include "testing/testing.h"
+#include "testing/tiny_answerer.h"
 
 namespace medvqa {
 namespace {
 
-infer::Answerer tiny_answerer() {
-  auto config = model::MedVqaConfig::from_json(model::read_json_file(testing::source_dir() + "/configs/models/tiny.json"));
-  model::MedVqaModel m(config);
-  model::init_weights(*m, 0.02, 7);
-  auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
-  return infer::Answerer(m, std::move(tokenizer), "tiny", torch::kCPU);
-}
+infer::Answerer tiny_answerer() { return testing::tiny_answerer(0.02, 7); }
 
 std::vector<data::VqaExample> examples(size_t n) {
   std::vector<std::string> images;

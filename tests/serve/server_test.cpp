@@ -12,11 +12,9 @@
 #include <thread>
 
 #include "image/image.h"
-#include "model/config.h"
-#include "model/init.h"
 #include "serve/base64.h"
 #include "serve/server.h"
-#include "testing/testing.h"
+#include "testing/tiny_answerer.h"
 
 namespace medvqa::serve {
 namespace {
@@ -24,14 +22,8 @@ namespace {
 using json = nlohmann::json;
 
 infer::Answerer& tiny_answerer() {
-  static infer::Answerer* answerer = [] {
-    auto config = model::MedVqaConfig::from_json(model::read_json_file(testing::source_dir() + "/configs/models/tiny.json"));
-    model::MedVqaModel m(config);
-    model::init_weights(*m, 0.5, 11);  // large weights: varied answers and clear closed probabilities
-    m->eval();
-    auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
-    return new infer::Answerer(m, std::move(tokenizer), "tiny", torch::kCPU);
-  }();
+  // Large weights: varied answers and clear closed probabilities.
+  static infer::Answerer* answerer = new infer::Answerer(testing::tiny_answerer(0.5, 11));
   return *answerer;
 }
 
