@@ -253,6 +253,7 @@ MedVqaConfig MedVqaConfig::from_json(const json& j) {
   c.prompt_template = field(j, {"prompt_template"}, c.prompt_template);
   c.max_new_tokens = field(j, {"max_new_tokens"}, c.max_new_tokens);
   require_positive(c.num_query_tokens, "num_query_tokens");
+  require_positive(c.max_new_tokens, "max_new_tokens");  // an answer needs at least one token
   if (c.prompt_template.find("{question}") == std::string::npos)
     throw Error("model config: prompt_template must contain {question}");
   return c;
