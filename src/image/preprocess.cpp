@@ -6,6 +6,7 @@
 
 #include "image/resize.h"
 #include "io/error.h"
+#include "io/parallel.h"
 
 namespace medvqa::image {
 
@@ -78,9 +79,9 @@ torch::Tensor preprocess(const Image& image, const PreprocessConfig& config) {
 
 torch::Tensor preprocess_batch(const std::vector<Image>& images, const PreprocessConfig& config) {
   if (images.empty()) throw Error("preprocess_batch: no images");
-  std::vector<torch::Tensor> items;
-  items.reserve(images.size());
-  for (const Image& image : images) items.push_back(preprocess(image, config));
+  // One image per thread: a served batch's resizes would otherwise hold up the model on one core.
+  std::vector<torch::Tensor> items(images.size());
+  parallel_for_each(int64_t(images.size()), [&](int64_t i) { items[size_t(i)] = preprocess(images[size_t(i)], config); });
   return torch::stack(items);
 }
 
