@@ -26,6 +26,12 @@ inline uint16_t float_to_bf16(float f) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+// Eight bf16 values at `p` as fp32: zero-extended to 32 bits and shifted into the high half.
+__attribute__((target("avx2"))) inline __m256 load_bf16x8(const uint16_t* p) {
+  return _mm256_castsi256_ps(
+      _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
+}
+
 // Eight fp32 values to bf16, rounded to nearest even (finite inputs), stored at `out`.
 __attribute__((target("avx2"))) inline void store_bf16x8(uint16_t* out, __m256 v) {
   const __m256i bits = _mm256_castps_si256(v);

@@ -47,14 +47,15 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
 // The two GELUs the reference models use: BLOOM's tanh form and the exact erf form (timm ViT,
 // Q-Former). BLOOM writes its tanh form out with the constant 0.79788456 (√(2/π) to 8 digits);
 // libtorch's fused tanh GELU equals it within 2.4e-7 and runs 7x faster in fp32 (0.67 vs 4.8 ms
-// for 128 x 4096). bf16 CPU inference goes through a one-pass kernel (gelu_kernel.h: 0.20 ms vs
+// for 128 x 4096). bf16 CPU inference goes through a one-pass kernel (bf16_kernels.h: 0.20 ms vs
 // 1.16 for widening, fp32 GELU and narrowing); bf16 with gradients takes the fp32 route.
 torch::Tensor bloom_gelu(const torch::Tensor& x);
 torch::Tensor gelu_erf(const torch::Tensor& x);
 
 // nn.LayerNorm over the last dimension (parameters `weight`, `bias`). bf16 inputs on the CPU
 // are normalized in fp32: libtorch 1.13's bf16 kernel there is ~10x slower than converting to
-// fp32 and back (0.74 vs 0.06 ms for one 197 x 768 ViT activation).
+// fp32 and back (0.74 vs 0.06 ms for one 197 x 768 ViT activation); bf16 models at inference go
+// through a one-pass kernel (bf16_kernels.h) that also skips those conversions.
 class LayerNormImpl : public torch::nn::Module {
  public:
   LayerNormImpl(int64_t dim, double eps);

@@ -38,10 +38,7 @@ void rows_portable(const float* x, int64_t m, const T* w, const float* scale, in
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 
-inline __m256 load8(const uint16_t* p) {
-  // bf16 is the high half of an fp32: zero-extend to 32 bits and shift into place.
-  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)p)), 16));
-}
+inline __m256 load8(const uint16_t* p) { return load_bf16x8(p); }
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const int8_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)p)));

@@ -2,7 +2,7 @@
 // equal BLAS's, and anything that needs gradients must keep going through libtorch.
 #include <gtest/gtest.h>
 
-#include "model/gelu_kernel.h"
+#include "model/bf16_kernels.h"
 #include "model/linear.h"
 #include "testing/testing.h"
 
@@ -62,6 +62,43 @@ TEST(BloomGelu, Bf16KernelIsTheRoundedFp32Gelu) {
   kernels::bloom_gelu_bf16_portable(reinterpret_cast<const uint16_t*>(x.data_ptr<at::BFloat16>()),
                                     reinterpret_cast<uint16_t*>(portable.data_ptr<at::BFloat16>()), x.numel());
   EXPECT_TRUE(((portable.to(torch::kFloat32) - expected).abs() <= step).all().item<bool>());
+}
+
+// bf16 LayerNorm at inference: the fp32 LayerNorm of the same values rounded to bf16, within one
+// bf16 step (the statistics are summed in another order).
+TEST(LayerNorm, Bf16KernelIsTheRoundedFp32LayerNorm) {
+  torch::manual_seed(7);
+  for (int64_t dim : {int64_t(1024), int64_t(77)}) {  // 77: a tail after the 8-wide loops
+    LayerNorm norm(dim, 1e-5);
+    {
+      torch::NoGradGuard no_grad;
+      norm->weight.uniform_(0.5, 1.5);
+      norm->bias.uniform_(-0.5, 0.5);
+    }
+    norm->to(torch::kBFloat16);
+    auto x = (torch::randn({3, 5, dim}) * 4 + 1).to(torch::kBFloat16);
+    auto expected = torch::layer_norm(x.to(torch::kFloat32), {dim}, norm->weight.to(torch::kFloat32),
+                                      norm->bias.to(torch::kFloat32), 1e-5)
+                        .to(torch::kBFloat16)
+                        .to(torch::kFloat32);
+    torch::Tensor got;
+    {
+      torch::InferenceMode inference;
+      got = norm(x);
+    }
+    ASSERT_EQ(got.sizes(), x.sizes());
+    ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
+    auto err = (got.to(torch::kFloat32) - expected).abs();
+    auto step = (expected.abs() * (1.0 / 128)).clamp_min(1e-3);
+    EXPECT_TRUE((err <= step).all().item<bool>()) << "dim " << dim << ": largest error " << err.max().item<float>();
+    EXPECT_GT((err == 0).to(torch::kFloat32).mean().item<double>(), 0.97) << "dim " << dim;
+
+    auto portable = torch::empty_like(x);
+    auto bits = [](const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); };
+    kernels::layer_norm_bf16_portable(bits(x), bits(norm->weight), bits(norm->bias), 15, dim, 1e-5f,
+                                      reinterpret_cast<uint16_t*>(portable.data_ptr<at::BFloat16>()));
+    EXPECT_TRUE(((portable.to(torch::kFloat32) - expected).abs() <= step).all().item<bool>()) << "portable, dim " << dim;
+  }
 }
 
 }  // namespace
