@@ -170,8 +170,8 @@ void qformer(const Context& ctx) {
 }
 
 void answer(const Context& ctx) {
-  // The shipped small model, as `medvqa ask` runs it.
-  auto answerer = infer::Answerer::load(ctx.model_dir);
+  // The shipped small model, as `medvqa ask --dtype <the run's dtype>` runs it.
+  auto answerer = infer::Answerer::load(ctx.model_dir, ctx.dtype, torch::kCPU, model::weight_format_for(ctx.dtype));
   auto image = noise_image(256);
   infer::AnswerOptions first;
   first.max_new_tokens = 1;

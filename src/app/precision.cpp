@@ -16,10 +16,8 @@ void add_precision_options(CLI::App* cmd, PrecisionOptions& o) {
 
 infer::Answerer load_answerer(const std::string& dir, const PrecisionOptions& o) {
   const auto dtype = model::parse_dtype(o.dtype);
-  // bf16 compute keeps bf16 weights packed for the decode kernels: libtorch's own bf16
-  // matrix-vector product reads them at a fraction of the memory bandwidth.
-  const std::string weights = o.weights != "auto" ? o.weights : dtype == torch::kBFloat16 ? "bfloat16" : "float32";
-  return infer::Answerer::load(dir, dtype, torch::kCPU, model::parse_weight_format(weights));
+  const auto weights = o.weights == "auto" ? model::weight_format_for(dtype) : model::parse_weight_format(o.weights);
+  return infer::Answerer::load(dir, dtype, torch::kCPU, weights);
 }
 
 }  // namespace medvqa::app

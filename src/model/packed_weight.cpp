@@ -16,6 +16,10 @@ WeightFormat parse_weight_format(const std::string& name) {
   throw Error("unknown weight format '" + name + "' (float32, bfloat16 or int8)");
 }
 
+WeightFormat weight_format_for(torch::Dtype compute_dtype) {
+  return compute_dtype == torch::kBFloat16 ? WeightFormat::kBFloat16 : WeightFormat::kFloat32;
+}
+
 std::string weight_format_name(WeightFormat format) {
   switch (format) {
     case WeightFormat::kBFloat16: return "bfloat16";
