@@ -18,7 +18,7 @@ namespace {
 
 struct Load {
   double requests_per_second = 0, p50 = 0, p95 = 0;
-  double mean_batch = 0;  // requests per forward pass, as the answers report it
+  double mean_batch = 0;  // requests per forward pass, from each answer's batch size
   int errors = 0;
 };
 
@@ -33,7 +33,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
   std::thread serving([&] { server.listen(); });
   std::mutex mutex;
   std::vector<double> latencies;
-  double batch_sizes = 0;
+  double passes = 0;  // Σ 1/batch size over the answers: each pass counted once
   std::atomic<int> errors{0};
   const auto start = std::chrono::steady_clock::now();
   const auto deadline = start + std::chrono::duration<double>(seconds);
@@ -55,10 +55,15 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
                       << (r ? std::to_string(r->status) + " " + r->body : httplib::to_string(r.error())) << "\n";
           continue;
         }
-        const double batch = nlohmann::json::parse(r->body)["timings"]["batch_size"].get<double>();
+        const auto body = nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+        const auto* batch = body.is_object() && body.contains("timings") ? &body["timings"]["batch_size"] : nullptr;
+        if (batch == nullptr || !batch->is_number() || batch->get<double>() < 1) {
+          if (errors++ == 0) std::cerr << "serve benchmark: answer without timings.batch_size: " << r->body << "\n";
+          continue;
+        }
         std::lock_guard<std::mutex> lock(mutex);
         latencies.push_back(seconds_taken);
-        batch_sizes += batch;
+        passes += 1.0 / batch->get<double>();
       }
     });
   for (auto& t : threads) t.join();
@@ -70,7 +75,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
   if (latencies.empty()) return load;
   std::sort(latencies.begin(), latencies.end());
   load.requests_per_second = double(latencies.size()) / elapsed;
-  load.mean_batch = batch_sizes / double(latencies.size());
+  load.mean_batch = double(latencies.size()) / passes;
   load.p50 = latencies[latencies.size() / 2];
   load.p95 = latencies[std::min(latencies.size() - 1, latencies.size() * 95 / 100)];
   return load;
