@@ -184,6 +184,9 @@ std::vector<std::vector<double>> Answerer::score_candidates(const model::KvCache
   if (rows.empty()) return {};
   torch::InferenceMode inference;
   const int64_t T = mask.size(1);
+  auto row_index = torch::tensor(rows, torch::kLong);
+  if (!mask.to(torch::kCPU).index_select(0, row_index).select(1, T - 1).eq(1).all().item<bool>())
+    throw Error("candidate scoring continues a prompt's last token; a prompt is empty");
   // Each candidate row feeds [last prompt token ; answer tokens], which predict [answer tokens ;
   // EOS]: the cache lends the first T-1 prompt positions, and the last one runs again so that its
   // prediction of the first answer token comes out with the others.

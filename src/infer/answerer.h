@@ -62,8 +62,8 @@ class Answerer {
   // candidate's sequence log-likelihood (its tokens and EOS), softmax-normalized over candidates.
   std::vector<double> candidate_probabilities(const torch::Tensor& prefix, const std::string& prompt,
                                               const std::vector<std::string>& candidates);
-  // The same for several prompts at once, in one pass: `image` is each one's row of the prefix
-  // [B,Q,H].
+  // The same for several prompts at once (one prefill of the prompts, one pass over every
+  // candidate continuing them): `image` is each one's row of the prefix [B,Q,H].
   struct CandidateQuery {
     int64_t image = 0;
     std::string prompt;

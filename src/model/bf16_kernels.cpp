@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "model/bf16_bits.h"
+#include "model/packed_kernels.h"  // using_avx2
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define MEDVQA_X86 1
@@ -115,8 +116,6 @@ void layer_norm_row_avx2(const uint16_t* x, const uint16_t* w, const uint16_t* b
 }
 
 #pragma GCC pop_options
-
-bool have_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 #endif
 
 // [0, n) in chunks of `chunk` over the threads.
@@ -135,8 +134,7 @@ int64_t rows_per_chunk(int64_t dim) { return std::max<int64_t>(1, kChunkValues /
 
 void bloom_gelu_bf16(const uint16_t* x, uint16_t* y, int64_t n) {
 #ifdef MEDVQA_X86
-  static const bool avx2 = have_avx2();
-  if (avx2) return split(n, kChunkValues, [&](int64_t first, int64_t last) { gelu_avx2(x, y, first, last); });
+  if (using_avx2()) return split(n, kChunkValues, [&](int64_t first, int64_t last) { gelu_avx2(x, y, first, last); });
 #endif
   bloom_gelu_bf16_portable(x, y, n);
 }
@@ -148,8 +146,7 @@ void bloom_gelu_bf16_portable(const uint16_t* x, uint16_t* y, int64_t n) {
 void layer_norm_bf16(const uint16_t* x, const uint16_t* weight, const uint16_t* bias, int64_t rows, int64_t dim,
                      float eps, uint16_t* y) {
 #ifdef MEDVQA_X86
-  static const bool avx2 = have_avx2();
-  if (avx2)
+  if (using_avx2())
     return split(rows, rows_per_chunk(dim), [&](int64_t first, int64_t last) {
       for (int64_t r = first; r < last; ++r) layer_norm_row_avx2(x + r * dim, weight, bias, dim, eps, y + r * dim);
     });

@@ -13,8 +13,11 @@ GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embe
   if (!given_cache && options.use_cache)
     own_cache.emplace(lm->transformer->config, B, T + options.max_new_tokens, inputs_embeds.options());
   KvCache* cache = given_cache ? given_cache : own_cache ? &*own_cache : nullptr;
-  TORCH_CHECK(!cache || (cache->length == 0 && cache->capacity() >= T + options.max_new_tokens),
-              "generate() needs an empty KV cache with room for ", T + options.max_new_tokens, " positions");
+  TORCH_CHECK(!cache || (cache->length == 0 && cache->capacity() >= T + options.max_new_tokens &&
+                          cache->key[0].size(0) == B && cache->key[0].scalar_type() == inputs_embeds.scalar_type() &&
+                          cache->key[0].device() == device),
+              "generate() needs an empty KV cache of ", B, " rows with room for ", T + options.max_new_tokens,
+              " positions, in the inputs' dtype and device");
 
   auto embeds = inputs_embeds;  // what the next forward consumes: everything without a cache
   auto mask = attention_mask.to(device, torch::kLong);

@@ -41,7 +41,8 @@ class LinearImpl : public torch::nn::Module {
 TORCH_MODULE(Linear);
 
 // x Wᵀ + b. One row (batch-1 decoding) goes through matrix-vector multiplication: BLAS gemv
-// streams the weights faster than gemm does with a single row.
+// streams the weights faster than gemm does with a single row. 2-24 fp32 rows without gradients
+// (a batch's decoding step, Q-Former queries) go through the row kernels (packed_kernels.h).
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias = {});
 
 // The two GELUs the reference models use: BLOOM's tanh form and the exact erf form (timm ViT,

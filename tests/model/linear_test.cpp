@@ -35,6 +35,35 @@ TEST(Linear, GradientsStillFlowForFewRows) {
   EXPECT_TRUE(all_close(w.grad(), x.detach().sum(0).unsqueeze(0).expand({6, 10}), 1e-5, 1e-5, "weight grad"));
   EXPECT_TRUE(all_close(x.grad(), w.detach().sum(0).unsqueeze(0).expand({4, 10}), 1e-5, 1e-5, "input grad"));
   EXPECT_TRUE(all_close(b.grad(), torch::full({6}, 4.0), 1e-6, 1e-6, "bias grad"));
+
+  // Trainable weights behind a frozen input (a projection after a frozen tower), and a trainable
+  // bias alone: the product must still record its graph.
+  auto frozen_x = x.detach();
+  auto w2 = w.detach().clone().requires_grad_(true);
+  model::linear(frozen_x, w2).sum().backward();
+  EXPECT_TRUE(all_close(w2.grad(), frozen_x.sum(0).unsqueeze(0).expand({6, 10}), 1e-5, 1e-5, "weight grad alone"));
+  auto b2 = b.detach().clone().requires_grad_(true);
+  linear(frozen_x, w.detach(), b2).sum().backward();
+  EXPECT_TRUE(all_close(b2.grad(), torch::full({6}, 4.0), 1e-6, 1e-6, "bias grad alone"));
+}
+
+// bf16 activations that need gradients (bf16 training) skip the inference kernels: the gradients
+// are those of the fp32 ops.
+TEST(Linear, Bf16GeluAndLayerNormKeepTheirGradients) {
+  torch::manual_seed(8);
+  auto x = torch::randn({4, 16}).to(torch::kBFloat16).requires_grad_(true);
+  bloom_gelu(x).to(torch::kFloat32).sum().backward();
+  auto x32 = x.detach().to(torch::kFloat32).requires_grad_(true);
+  torch::gelu(x32, "tanh").sum().backward();
+  EXPECT_TRUE(all_close(x.grad().to(torch::kFloat32), x32.grad(), 2e-2, 2e-2, "gelu grad"));
+
+  LayerNorm norm(16, 1e-5);
+  norm->to(torch::kBFloat16);
+  auto y = torch::randn({4, 16}).to(torch::kBFloat16).requires_grad_(true);
+  norm(y).to(torch::kFloat32).pow(2).sum().backward();
+  ASSERT_TRUE(y.grad().defined());
+  ASSERT_TRUE(norm->weight.grad().defined());
+  EXPECT_GT(norm->weight.grad().abs().sum().item<double>(), 0);
 }
 
 // bf16 inference activations take a one-pass kernel: its results must be the fp32 GELU rounded

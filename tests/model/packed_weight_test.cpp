@@ -107,6 +107,21 @@ TEST(PackedWeight, Int8WidensToBf16AsTorchRoundsIt) {
   EXPECT_TRUE(torch::equal(widened, expected));
 }
 
+// Wide rows make the widened GEMM blocks smaller than the matrix (~1 MiB of weights each): every
+// block must take its own rows and scales.
+TEST(PackedWeight, LongInputsMultiplyEveryWidenedBlock) {
+  torch::manual_seed(9);
+  auto w = torch::randn({300, 8192}) * torch::linspace(0.1, 3.0, 300).unsqueeze(1);  // scales differ by row
+  PackedWeight packed(w, WeightFormat::kInt8);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    auto x = torch::randn({80, 8192}).to(dtype);  // beyond every kernel limit: GEMM on widened blocks
+    auto expected = torch::nn::functional::linear(x.to(torch::kFloat32), packed.dequantize());
+    auto tol = dtype == torch::kBFloat16 ? 0.02 : 1e-4;
+    EXPECT_TRUE(all_close(packed.linear(x).to(torch::kFloat32), expected, tol * expected.abs().max().item<double>(),
+                          tol, std::string("int8 blocks, ") + (dtype == torch::kBFloat16 ? "bf16" : "fp32")));
+  }
+}
+
 TEST(PackedWeight, KernelsAgreeWithThePortableLoops) {
   torch::manual_seed(3);
   const int64_t n = 33, k = 1000;
