@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "model/bf16_bits.h"
+#include "model/kernel_support.h"
 #include "model/packed_kernels.h"  // using_avx2
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -79,13 +79,6 @@ void gelu_avx2(const uint16_t* x, uint16_t* y, int64_t first, int64_t last) {
   gelu_portable(x, y, i, last);
 }
 
-inline float sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 void layer_norm_row_avx2(const uint16_t* x, const uint16_t* w, const uint16_t* b, int64_t dim, float eps,
                          uint16_t* y) {
   const int64_t body = dim / 8 * 8;
@@ -117,14 +110,6 @@ void layer_norm_row_avx2(const uint16_t* x, const uint16_t* w, const uint16_t* b
 
 #pragma GCC pop_options
 #endif
-
-// [0, n) in chunks of `chunk` over the threads.
-template <typename Fn>
-void split(int64_t n, int64_t chunk, const Fn& fn) {
-  const int64_t chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (chunks > 1)
-  for (int64_t c = 0; c < chunks; ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
-}
 
 // Elementwise work in chunks of 16K values (64 KiB in and out); rows in chunks of about as much.
 constexpr int64_t kChunkValues = 1 << 14;

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "model/bf16_bits.h"
+#include "model/kernel_support.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -42,13 +42,6 @@ inline __m256 load8(const uint16_t* p) { return load_bf16x8(p); }
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 inline __m256 load8(const int8_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)p)));
-}
-
-inline float sum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // Dot products of one weight row with M input rows, U·8 weights per step: U·M independent
@@ -156,10 +149,7 @@ void int8_rows_to_bf16_avx2(const int8_t* w, const float* scale, int64_t k, int6
 // Output rows in blocks that each stream a few tens of KiB of weights, split over the threads.
 template <typename Block>
 void split_rows(int64_t n, int64_t row_bytes, const Block& block_fn) {
-  const int64_t block = std::max<int64_t>(1, (int64_t(1) << 15) / row_bytes);
-  const int64_t blocks = (n + block - 1) / block;
-#pragma omp parallel for schedule(static) if (blocks > 1)
-  for (int64_t b = 0; b < blocks; ++b) block_fn(b * block, std::min(n, (b + 1) * block));
+  split(n, std::max<int64_t>(1, (int64_t(1) << 15) / row_bytes), block_fn);
 }
 
 template <typename T>

@@ -1,6 +1,8 @@
 #pragma once
-// bf16 as the high half of an fp32 bit pattern: widening is a shift, narrowing rounds to nearest
-// even (as torch's conversion does). For the kernel files, which do not include libtorch.
+// What the CPU kernel files share (they do not include libtorch, and are built with OpenMP):
+// bf16 as the high half of an fp32 bit pattern (widening is a shift, narrowing rounds to nearest
+// even as torch's conversion does), AVX2 loads, stores and sums, and splitting work over threads.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -32,6 +34,14 @@ __attribute__((target("avx2"))) inline __m256 load_bf16x8(const uint16_t* p) {
       _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), 16));
 }
 
+// The sum of the eight lanes.
+__attribute__((target("avx2"))) inline float sum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
 // Eight fp32 values to bf16, rounded to nearest even (finite inputs), stored at `out`.
 __attribute__((target("avx2"))) inline void store_bf16x8(uint16_t* out, __m256 v) {
   const __m256i bits = _mm256_castps_si256(v);
@@ -41,5 +51,14 @@ __attribute__((target("avx2"))) inline void store_bf16x8(uint16_t* out, __m256 v
                    _mm_packus_epi32(_mm256_castsi256_si128(rounded), _mm256_extracti128_si256(rounded, 1)));
 }
 #endif
+
+// fn(first, last) over [0, n) in chunks of `chunk`, split over the OpenMP threads (libtorch's
+// intra-op pool).
+template <typename Fn>
+void split(int64_t n, int64_t chunk, const Fn& fn) {
+  const int64_t chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
+}
 
 }  // namespace medvqa::model::kernels
