@@ -80,7 +80,8 @@ std::vector<WeightVariant> weight_variants(const Context& ctx) {
           {"int8", ctx.dtype, model::WeightFormat::kInt8}};
 }
 
-void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden, const WeightVariant& variant) {
+void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden, const WeightVariant& variant,
+                   const ReadStream& stream) {
   const std::string suffix = shape + "." + variant.name;
   if (!ctx.wanted("decode." + suffix) && !ctx.wanted("prefill." + suffix)) return;
   auto c = bloom_shape(hidden);
@@ -93,7 +94,6 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
   auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
   // The read bandwidth is measured between the steps (the best pass), not only at the start of
   // the suite: on a shared host it drifted between 30 and 57 GB/s within minutes.
-  ReadStream stream;
   double read_gbs = 0;
   auto steps = decode_steps(lm, prompt, 4 + 4 * ctx.repeats, [&] { read_gbs = std::max(read_gbs, stream.gbs()); });
   steps.erase(steps.begin(), steps.begin() + 4);  // warm-up
@@ -120,8 +120,9 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
 
 void bloom(const Context& ctx) {
   torch::NoGradGuard no_grad;
+  const ReadStream stream;  // 512 MiB, filled once for all the decode rows
   for (const auto& [shape, hidden] : kBloomShapes)
-    for (const auto& variant : weight_variants(ctx)) bloom_variant(ctx, shape, hidden, variant);
+    for (const auto& variant : weight_variants(ctx)) bloom_variant(ctx, shape, hidden, variant, stream);
 }
 
 // FLOPs of one image through the ViT trunk: 2 per multiply-add of the patch projection, every
@@ -171,7 +172,7 @@ void qformer(const Context& ctx) {
 
 void answer(const Context& ctx) {
   // The shipped small model, as `medvqa ask --dtype <the run's dtype>` runs it.
-  auto answerer = infer::Answerer::load(ctx.model_dir, ctx.dtype, torch::kCPU, model::weight_format_for(ctx.dtype));
+  auto answerer = infer::Answerer::load(ctx.model_dir, ctx.dtype);
   auto image = noise_image(256);
   infer::AnswerOptions first;
   first.max_new_tokens = 1;

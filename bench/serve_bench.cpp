@@ -82,7 +82,7 @@ Load run_load(infer::Answerer& answerer, int clients, size_t max_batch, double s
 }
 
 void serving(const Context& ctx) {
-  auto answerer = infer::Answerer::load(ctx.model_dir, ctx.dtype, torch::kCPU, model::weight_format_for(ctx.dtype));
+  auto answerer = infer::Answerer::load(ctx.model_dir, ctx.dtype);
   auto encoded = image::encode_png(noise_image(256));
   const std::string png(encoded.begin(), encoded.end());
   double single = 0;

@@ -16,8 +16,8 @@ void add_precision_options(CLI::App* cmd, PrecisionOptions& o) {
 
 infer::Answerer load_answerer(const std::string& dir, const PrecisionOptions& o) {
   const auto dtype = model::parse_dtype(o.dtype);
-  const auto weights = o.weights == "auto" ? model::weight_format_for(dtype) : model::parse_weight_format(o.weights);
-  return infer::Answerer::load(dir, dtype, torch::kCPU, weights);
+  if (o.weights == "auto") return infer::Answerer::load(dir, dtype);
+  return infer::Answerer::load(dir, dtype, torch::kCPU, model::parse_weight_format(o.weights));
 }
 
 }  // namespace medvqa::app

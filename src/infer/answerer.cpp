@@ -25,9 +25,10 @@ std::string trim(const std::string& s) {
 
 }  // namespace
 
-Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device, model::WeightFormat weights) {
+Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device,
+                        std::optional<model::WeightFormat> weights) {
   auto model = model::load_medvqa(dir, dtype, device);
-  model->language_model->pack_weights(weights);
+  model->language_model->pack_weights(weights.value_or(model::weight_format_for(dtype, device)));
   auto tokenizer = text::Tokenizer::from_file((std::filesystem::path(dir) / "tokenizer.json").string());
   if (tokenizer.vocab_size() > model->config.text.vocab_size)
     throw Error(dir + ": tokenizer has " + std::to_string(tokenizer.vocab_size()) +
@@ -100,9 +101,8 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
   g.pad_token_id = model_->config.text.pad_token_id;
   g.temperature = options.temperature;
   g.seed = options.seed;
-  const int64_t T = embeds.size(1);
-  model::KvCache cache(model_->config.text, embeds.size(0), T + g.max_new_tokens, embeds.options());
-  auto tokens = model::generate(model_->language_model, embeds, full_mask, g, &cache).tokens.to(torch::kCPU);
+  auto generated = model::generate(model_->language_model, embeds, full_mask, g);
+  auto tokens = generated.tokens.to(torch::kCPU);
   double generate_seconds = seconds_since(t1);
 
   // Closed questions: their candidates scored for the whole batch at once, continuing the prompts
@@ -117,7 +117,7 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
     closed_rows.push_back(int64_t(i));
     closed.push_back(std::move(candidates));
   }
-  auto closed_probs = score_candidates(cache, full_mask, ids.select(1, -1), closed_rows, closed);
+  auto closed_probs = score_candidates(*generated.cache, full_mask, ids.select(1, -1), closed_rows, closed);
 
   auto token_rows = tokens.accessor<int64_t, 2>();
   auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);

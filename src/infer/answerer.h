@@ -1,6 +1,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,9 +44,10 @@ struct Answer {
 // questions about images.
 class Answerer {
  public:
-  // `weights`: how the language model's weight matrices are stored (packed for the CPU kernels).
+  // `weights`: how the language model's weight matrices are stored (packed for the CPU kernels);
+  // by default model::weight_format_for(dtype, device).
   static Answerer load(const std::string& model_dir, torch::Dtype dtype = torch::kFloat32,
-                       torch::Device device = torch::kCPU, model::WeightFormat weights = model::WeightFormat::kFloat32);
+                       torch::Device device = torch::kCPU, std::optional<model::WeightFormat> weights = {});
   Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device);
 
   // One batch: images[i] with questions[i]. Prompts are left-padded so they end together.

@@ -6,10 +6,6 @@
 #include "model/kernel_support.h"
 #include "model/packed_kernels.h"  // using_avx2
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define MEDVQA_X86 1
-#endif
-
 namespace medvqa::model::kernels {
 namespace {
 

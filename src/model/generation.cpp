@@ -5,25 +5,19 @@
 namespace medvqa::model {
 
 GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                          const GenerationOptions& options, KvCache* given_cache) {
+                          const GenerationOptions& options) {
   torch::NoGradGuard no_grad;
   const int64_t B = inputs_embeds.size(0), T = inputs_embeds.size(1);
   auto device = inputs_embeds.device();
-  std::optional<KvCache> own_cache;
-  if (!given_cache && options.use_cache)
-    own_cache.emplace(lm->transformer->config, B, T + options.max_new_tokens, inputs_embeds.options());
-  KvCache* cache = given_cache ? given_cache : own_cache ? &*own_cache : nullptr;
-  TORCH_CHECK(!cache || (cache->length == 0 && cache->capacity() >= T + options.max_new_tokens &&
-                          cache->key[0].size(0) == B && cache->key[0].scalar_type() == inputs_embeds.scalar_type() &&
-                          cache->key[0].device() == device),
-              "generate() needs an empty KV cache of ", B, " rows with room for ", T + options.max_new_tokens,
-              " positions, in the inputs' dtype and device");
+  GenerationResult result;
+  if (options.use_cache)
+    result.cache.emplace(lm->transformer->config, B, T + options.max_new_tokens, inputs_embeds.options());
+  KvCache* cache = result.cache ? &*result.cache : nullptr;
 
   auto embeds = inputs_embeds;  // what the next forward consumes: everything without a cache
   auto mask = attention_mask.to(device, torch::kLong);
   auto unfinished = torch::ones({B}, torch::TensorOptions().dtype(torch::kLong).device(device));
   auto generator = at::detail::createCPUGenerator(options.seed);
-  GenerationResult result;
   std::vector<torch::Tensor> tokens;
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     auto hidden = lm->transformer(embeds, mask, cache);

@@ -21,14 +21,15 @@ struct GenerationOptions {
 struct GenerationResult {
   torch::Tensor tokens;               // [B, n] new tokens; rows that ended are filled with pad
   std::vector<torch::Tensor> scores;  // n × [B, V] when keep_scores
+  // With use_cache: the keys and values decoding filled. Its first T positions hold the prompts',
+  // for scoring other continuations of the same prompts without running them again.
+  std::optional<KvCache> cache;
 };
 
 // Decodes from a prompt given as embeddings (text, or image queries then text), as transformers'
 // generate() does from inputs_embeds: stops when every row has produced EOS or after
-// max_new_tokens. `cache`, when given (empty, with room for T + max_new_tokens positions), is the
-// one decoding fills, and is left filled: its first T positions then hold the prompts' keys and
-// values, for scoring other continuations of the same prompts without running them again.
+// max_new_tokens.
 GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
-                          const GenerationOptions& options, KvCache* cache = nullptr);
+                          const GenerationOptions& options);
 
 }  // namespace medvqa::model

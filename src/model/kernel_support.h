@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define MEDVQA_X86 1  // the AVX2 kernels can be compiled (whether they run is using_avx2())
 #endif
 
 namespace medvqa::model::kernels {
@@ -27,7 +28,7 @@ inline uint16_t float_to_bf16(float f) {
   return uint16_t((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef MEDVQA_X86
 // Eight bf16 values at `p` as fp32: zero-extended to 32 bits and shifted into the high half.
 __attribute__((target("avx2"))) inline __m256 load_bf16x8(const uint16_t* p) {
   return _mm256_castsi256_ps(

@@ -7,11 +7,6 @@
 
 #include "model/kernel_support.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define MEDVQA_X86 1
-#endif
-
 namespace medvqa::model::kernels {
 namespace {
 

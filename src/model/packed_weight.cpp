@@ -16,8 +16,8 @@ WeightFormat parse_weight_format(const std::string& name) {
   throw Error("unknown weight format '" + name + "' (float32, bfloat16 or int8)");
 }
 
-WeightFormat weight_format_for(torch::Dtype compute_dtype) {
-  return compute_dtype == torch::kBFloat16 ? WeightFormat::kBFloat16 : WeightFormat::kFloat32;
+WeightFormat weight_format_for(torch::Dtype compute_dtype, torch::Device device) {
+  return compute_dtype == torch::kBFloat16 && device.is_cpu() ? WeightFormat::kBFloat16 : WeightFormat::kFloat32;
 }
 
 std::string weight_format_name(WeightFormat format) {
@@ -119,7 +119,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   } else {
     y = gemm(x2.to(gemm_dtype(x.scalar_type())).contiguous());
   }
-  if (bias.defined()) y.add_(bias.to(y.scalar_type()));
+  if (bias.defined()) y.add_(bias);  // a bf16 bias widens exactly inside the add
   auto sizes = x.sizes().vec();
   sizes.back() = n;
   return y.view(sizes).to(x.scalar_type());

@@ -17,10 +17,10 @@ enum class WeightFormat {
 
 WeightFormat parse_weight_format(const std::string& name);  // "float32"/"fp32", "bfloat16"/"bf16", "int8"
 std::string weight_format_name(WeightFormat format);
-// The storage that goes with a compute dtype on the CPU (`--weights auto`): bf16 compute keeps
+// The storage that goes with a compute dtype (`--weights auto`): on the CPU, bf16 compute keeps
 // bf16 weights packed for the decode kernels (libtorch's own bf16 matrix-vector product reads them
-// at a fraction of the memory bandwidth); fp32 compute keeps the parameters as loaded.
-WeightFormat weight_format_for(torch::Dtype compute_dtype);
+// at a fraction of the memory bandwidth); otherwise the parameters stay as loaded.
+WeightFormat weight_format_for(torch::Dtype compute_dtype, torch::Device device);
 
 // A [out, in] weight matrix in a narrow format, with the products inference needs. Inputs of up
 // to kernel_rows_limit() rows (decoding, batched serving, short prompts) go through kernels that
