@@ -1,5 +1,7 @@
 #include "io/parallel.h"
 
+#include <omp.h>
+
 #include <exception>
 #include <mutex>
 
@@ -20,5 +22,7 @@ void parallel_for_each(int64_t n, const std::function<void(int64_t)>& fn) {
   }
   if (first) std::rethrow_exception(first);
 }
+
+void release_parallel_threads() { omp_pause_resource_all(omp_pause_soft); }
 
 }  // namespace medvqa

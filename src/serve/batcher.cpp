@@ -1,5 +1,7 @@
 #include "serve/batcher.h"
 
+#include "io/parallel.h"
+
 namespace medvqa::serve {
 namespace {
 
@@ -12,6 +14,9 @@ bool compatible(const infer::AnswerOptions& a, const infer::AnswerOptions& b) {
 
 Batcher::Batcher(RunBatch run, Options options) : run_(std::move(run)), options_(options) {
   if (options_.max_batch == 0) options_.max_batch = 1;
+  // The worker runs the model from here on; the idle team of the thread that loaded it would
+  // make every barrier of the worker's team sleep (see release_parallel_threads).
+  release_parallel_threads();
   worker_ = std::thread([this] { loop(); });
 }
 

@@ -1,7 +1,13 @@
-// parallel_for_each: every item once, on the OpenMP threads, and errors come back to the caller.
+// parallel_for_each: every item once, on the OpenMP threads, and errors come back to the caller;
+// release_parallel_threads ends the caller's idle team.
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "io/error.h"
@@ -29,6 +35,37 @@ TEST(ParallelForEach, RethrowsTheFirstErrorAfterAllItemsRan) {
     EXPECT_STREQ(e.what(), "item 3 is corrupt");
   }
   EXPECT_EQ(ran.load(), 8);
+}
+
+size_t threads_of_this_process() {
+  const auto tasks = std::filesystem::directory_iterator("/proc/self/task");
+  return size_t(std::distance(begin(tasks), end(tasks)));
+}
+
+// Distinct threads that run items slow enough for every thread of the team to take some.
+size_t team_size() {
+  std::mutex mutex;
+  std::set<std::thread::id> ids;
+  parallel_for_each(16, [&](int64_t) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::lock_guard<std::mutex> lock(mutex);
+    ids.insert(std::this_thread::get_id());
+  });
+  return ids.size();
+}
+
+TEST(ReleaseParallelThreads, EndsTheCallersWorkersAndTheNextLoopStartsThemAgain) {
+  const size_t team = team_size();
+  if (team < 2) GTEST_SKIP() << "one OpenMP thread here: no workers to release";
+  const size_t before = threads_of_this_process();
+  release_parallel_threads();
+  // The workers leave asynchronously after the release.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (threads_of_this_process() > before - (team - 1) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(threads_of_this_process(), before - (team - 1));
+  EXPECT_EQ(team_size(), team);
+  EXPECT_EQ(threads_of_this_process(), before);
 }
 
 }  // namespace
