@@ -8,5 +8,7 @@ namespace medvqa::image {
 // in premultiplied form, and everything else by PIL's antialiased fixed-point bicubic. 16-bit
 // images must go through to_8bit() first.
 Image resize_bicubic(const Image& image, int width, int height);
+// The same with portable loops (what CPUs without AVX2 run; tests compare the two).
+Image resize_bicubic_portable(const Image& image, int width, int height);
 
 }  // namespace medvqa::image
