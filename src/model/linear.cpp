@@ -16,6 +16,13 @@ namespace {
 // slower than converting to fp32 and back: those ops take the fp32 route for such inputs.
 bool is_bf16_on_cpu(const torch::Tensor& x) { return x.scalar_type() == torch::kBFloat16 && x.device().is_cpu(); }
 
+// Whether autograd would record an op on these tensors: the kernels have no backward, so they
+// serve inference only.
+bool grad_needed(const torch::Tensor& a, const torch::Tensor& b = {}, const torch::Tensor& c = {}) {
+  auto tracked = [](const torch::Tensor& t) { return t.defined() && t.requires_grad(); };
+  return torch::GradMode::is_enabled() && (tracked(a) || tracked(b) || tracked(c));
+}
+
 // Inference products of a few rows (a batch's decoding step, Q-Former queries, short prompts) on
 // fp32 CPU weights go through the row kernels, which read each weight once for all rows; BLAS
 // packs the whole matrix first. Measured (192-1024 wide layers, 2 threads, AVX512 host): 2-3.7x
@@ -27,9 +34,7 @@ bool few_rows_for_kernels(const torch::Tensor& x, const torch::Tensor& weight, c
       !weight.device().is_cpu() || !weight.is_contiguous() || weight.dim() != 2 || x.dim() == 0 ||
       x.size(-1) != weight.size(1) || at::autocast::is_cpu_enabled())
     return false;
-  if (torch::GradMode::is_enabled() &&
-      (x.requires_grad() || weight.requires_grad() || (bias.defined() && bias.requires_grad())))
-    return false;
+  if (grad_needed(x, weight, bias)) return false;
   const int64_t m = x.size(-1) > 0 ? x.numel() / x.size(-1) : 0;
   return m >= 2 && m <= kFp32KernelRows;
 }
@@ -45,6 +50,11 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
+  if (bf16_dot_applies(x, weight) && !at::autocast::is_cpu_enabled() && !grad_needed(x, weight, bias)) {
+    auto y = bf16_dot_product(x, weight);
+    if (bias.defined()) y.add_(bias);  // a bf16 bias widens exactly inside the add
+    return y.to(torch::kBFloat16);
+  }
   // Autocast and mixed dtypes stay with F::linear, which casts as autocast requires.
   if (x.dim() >= 1 && x.numel() == x.size(-1) && x.numel() > 0 && x.scalar_type() == weight.scalar_type() &&
       !at::autocast::is_cpu_enabled()) {
@@ -107,7 +117,7 @@ void LinearImpl::pack(WeightFormat format) {
 }
 
 torch::Tensor bloom_gelu(const torch::Tensor& x) {
-  if (is_bf16_on_cpu(x) && !(torch::GradMode::is_enabled() && x.requires_grad())) {
+  if (is_bf16_on_cpu(x) && !grad_needed(x)) {
     RECORD_FUNCTION("medvqa::bloom_gelu", std::vector<c10::IValue>{});  // named in profiles
     auto in = x.contiguous();
     auto y = torch::empty_like(in);
@@ -129,7 +139,7 @@ LayerNormImpl::LayerNormImpl(int64_t dim, double eps) : dim(dim), eps(eps) {
 torch::Tensor LayerNormImpl::forward(const torch::Tensor& x) {
   if (is_bf16_on_cpu(x) && x.dim() > 0 && x.size(-1) == dim && weight.scalar_type() == torch::kBFloat16 &&
       bias.scalar_type() == torch::kBFloat16 &&
-      !(torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad() || bias.requires_grad()))) {
+      !grad_needed(x, weight, bias)) {
     RECORD_FUNCTION("medvqa::layer_norm", std::vector<c10::IValue>{});  // named in profiles
     auto in = x.contiguous();
     auto w = weight.contiguous(), b = bias.contiguous();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <vector>
 
 #include "model/kernel_support.h"
@@ -139,6 +140,67 @@ void int8_rows_to_bf16_avx2(const int8_t* w, const float* scale, int64_t k, int6
 }
 
 #pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512bf16")
+
+// MI input rows against NJ weight rows, 32 bf16 values per step (a masked load for the tail):
+// MI·NJ accumulators, each vdpbf16ps adding 16 pairs of products.
+template <int MI, int NJ>
+void dot_block_bf16(const uint16_t* x, int64_t k, const uint16_t* w, float* y, int64_t ldy) {
+  __m512 acc[MI][NJ];
+#pragma GCC unroll 4
+  for (int i = 0; i < MI; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < k; p += 32) {
+    const __mmask32 mask = k - p >= 32 ? ~__mmask32(0) : (__mmask32(1) << (k - p)) - 1;
+    __m512i wv[NJ];
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) wv[j] = _mm512_maskz_loadu_epi16(mask, w + j * k + p);
+#pragma GCC unroll 4
+    for (int i = 0; i < MI; ++i) {
+      const __m512i xv = _mm512_maskz_loadu_epi16(mask, x + i * k + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], (__m512bh)xv, (__m512bh)wv[j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < MI; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NJ; ++j) y[i * ldy + j] = _mm512_reduce_add_ps(acc[i][j]);
+}
+
+template <int NJ>
+void dot_rows_bf16(const uint16_t* x, int64_t m, int64_t k, const uint16_t* w, float* y, int64_t ldy) {
+  // Blocks of four input rows: the NJ weight rows stay in L1 while every input row passes.
+  int64_t i = 0;
+  for (; i + 4 <= m; i += 4) dot_block_bf16<4, NJ>(x + i * k, k, w, y + i * ldy, ldy);
+  switch (m - i) {
+    case 3: dot_block_bf16<3, NJ>(x + i * k, k, w, y + i * ldy, ldy); break;
+    case 2: dot_block_bf16<2, NJ>(x + i * k, k, w, y + i * ldy, ldy); break;
+    case 1: dot_block_bf16<1, NJ>(x + i * k, k, w, y + i * ldy, ldy); break;
+    default: break;
+  }
+}
+
+template <int NJ>
+void dot_weight_rows_bf16(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t first, int64_t last,
+                          float* y, int64_t ldy) {
+  int64_t j = first;
+  for (; j + NJ <= last; j += NJ) dot_rows_bf16<NJ>(x, m, k, w + j * k, y + j, ldy);
+  for (; j < last; ++j) dot_rows_bf16<1>(x, m, k, w + j * k, y + j, ldy);
+}
+
+// Several independent accumulators (vdpbf16ps takes several cycles before its result can
+// accumulate again): fewer than four input rows go against four weight rows at once.
+void bf16_dot_rows_avx512(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t first, int64_t last,
+                          float* y, int64_t ldy) {
+  if (m < 4) return dot_weight_rows_bf16<4>(x, m, w, k, first, last, y, ldy);
+  dot_weight_rows_bf16<2>(x, m, w, k, first, last, y, ldy);
+}
+
+#pragma GCC pop_options
 #endif
 
 // Output rows in blocks that each stream a few tens of KiB of weights, split over the threads.
@@ -159,6 +221,16 @@ bool fast_bf16_gemm() {
 #ifdef MEDVQA_X86
   static const bool yes =
       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+bool using_avx512_bf16() {
+#ifdef MEDVQA_X86
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512bf16");
   return yes;
 #else
   return false;
@@ -190,6 +262,15 @@ void unscaled_rows(const float* x, int64_t m, const T* w, int64_t k, int64_t n, 
 
 void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
   unscaled_rows(x, m, w, k, n, y);
+}
+
+void bf16_dot_rows(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
+#ifdef MEDVQA_X86
+  if (using_avx512_bf16())
+    return split_rows(n, k * int64_t(sizeof(uint16_t)),
+                      [&](int64_t first, int64_t last) { bf16_dot_rows_avx512(x, m, w, k, first, last, y, n); });
+#endif
+  throw std::logic_error("bf16_dot_rows needs AVX512-BF16 (check using_avx512_bf16())");
 }
 
 void f32_rows(const float* x, int64_t m, const float* w, int64_t k, int64_t n, float* y) {

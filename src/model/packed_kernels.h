@@ -14,6 +14,12 @@ void f32_rows(const float* x, int64_t m, const float* w, int64_t k, int64_t n, f
 // The same with W[j, p] = scale[j] · w[j·k + p].
 void int8_rows(const float* x, int64_t m, const int8_t* w, const float* scale, int64_t k, int64_t n, float* y);
 
+// The same with bf16 activations x, by AVX512-BF16 dot products (pairs of bf16 products summed
+// into fp32); only where using_avx512_bf16(). For a few rows this beats a GEMM call, which first
+// reorders the whole weight matrix.
+void bf16_dot_rows(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y);
+bool using_avx512_bf16();
+
 // out[j·k + p] = bf16(scale[j] · w[j·k + p]) for rows j < rows: int8 weights widened for a bf16
 // GEMM in one pass.
 void int8_to_bf16(const int8_t* w, const float* scale, int64_t rows, int64_t k, uint16_t* out);

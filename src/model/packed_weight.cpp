@@ -95,6 +95,27 @@ torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
   return y;
 }
 
+bool bf16_dot_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+  if (x.scalar_type() != torch::kBFloat16 || weight.scalar_type() != torch::kBFloat16 || !x.device().is_cpu() ||
+      !weight.device().is_cpu() || weight.dim() != 2 || x.dim() == 0 || x.size(-1) != weight.size(1) ||
+      x.size(-1) == 0 || !kernels::using_avx512_bf16())
+    return false;
+  const int64_t m = x.numel() / x.size(-1);
+  return m >= 1 && m <= kBf16DotRows;
+}
+
+torch::Tensor bf16_dot_product(const torch::Tensor& x, const torch::Tensor& w) {
+  const int64_t k = w.size(1), n = w.size(0);
+  auto x2 = x.reshape({-1, k}).contiguous();
+  auto wc = w.contiguous();
+  auto y = torch::empty({x2.size(0), n}, torch::kFloat32);
+  auto bits = [](const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); };
+  kernels::bf16_dot_rows(bits(x2), x2.size(0), bits(wc), k, n, y.data_ptr<float>());
+  auto sizes = x.sizes().vec();
+  sizes.back() = n;
+  return y.view(sizes);
+}
+
 torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& bias) const {
   const int64_t k = in_features(), n = out_features();
   if (x.dim() == 0 || x.size(-1) != k)
@@ -107,7 +128,9 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   auto x2 = x.reshape({-1, k});
   const int64_t m = x2.size(0);
   torch::Tensor y;
-  if (m <= kernel_rows_limit(x.scalar_type())) {
+  if (format_ == WeightFormat::kBFloat16 && m >= 2 && bf16_dot_applies(x2, data_)) {  // one row: see kBf16DotRows
+    y = bf16_dot_product(x2, data_);
+  } else if (m <= kernel_rows_limit(x.scalar_type())) {
     x2 = x2.to(torch::kFloat32).contiguous();
     y = torch::empty({m, n}, torch::kFloat32);
     const float* xp = x2.data_ptr<float>();

@@ -27,6 +27,22 @@ TEST(Linear, FewInferenceRowsEqualTheBlasProduct) {
   EXPECT_TRUE(all_close(linear(strided, w, b), torch::nn::functional::linear(strided, w, b), 1e-5, 1e-5, "strided"));
 }
 
+// bf16 rows with bf16 weights (the ViT and Q-Former of a bf16 model): the dot kernel for 2..16
+// rows where the CPU has AVX512-BF16, oneDNN otherwise; the same product rounded to bf16.
+TEST(Linear, FewBf16RowsGiveTheBf16RoundedProduct) {
+  torch::manual_seed(6);
+  auto w = torch::randn({37, 70}).to(torch::kBFloat16), b = torch::randn({37}).to(torch::kBFloat16);
+  torch::InferenceMode inference;
+  for (int64_t m : {1, 2, 5, 16, 17}) {
+    auto x = torch::randn({m, 1, 70}).to(torch::kBFloat16);
+    auto y = linear(x, w, b);
+    ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+    EXPECT_EQ(y.sizes(), (std::vector<int64_t>{m, 1, 37}));
+    auto expected = torch::nn::functional::linear(x.to(torch::kFloat32), w.to(torch::kFloat32), b.to(torch::kFloat32));
+    EXPECT_TRUE(all_close(y.to(torch::kFloat32), expected, 0.1, 1e-2, "rows " + std::to_string(m)));  // bf16 rounding
+  }
+}
+
 TEST(Linear, GradientsStillFlowForFewRows) {
   torch::manual_seed(4);
   auto w = torch::randn({6, 10}, torch::requires_grad()), b = torch::randn({6}, torch::requires_grad());

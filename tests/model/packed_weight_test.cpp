@@ -78,7 +78,8 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
     PackedWeight packed(w, format);
     const int64_t limit = packed.kernel_rows_limit(torch::kBFloat16);
     EXPECT_LE(limit, packed.kernel_rows_limit(torch::kFloat32));
-    for (int64_t m : {int64_t(1), limit, limit + 1, int64_t(70)}) {
+    // 2..kBf16DotRows: the AVX512-BF16 dot kernel for bf16 weights where the CPU has it.
+    for (int64_t m : {int64_t(1), limit, limit + 1, int64_t(5), kBf16DotRows, kBf16DotRows + 1, int64_t(70)}) {
       auto x = torch::randn({m, 70}).to(torch::kBFloat16);
       auto y = packed.linear(x, b);
       ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
@@ -89,6 +90,23 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
                             weight_format_name(format) + " rows " + std::to_string(m)));
     }
   }
+}
+
+// The dot kernel (bf16 pairs summed into fp32) against the fp32 product of the same bf16 values,
+// for every row and column remainder of its 4 x 2 and 1..3 x 4 blocks and a k with a masked tail.
+TEST(Bf16DotRows, IsTheFp32ProductOfTheBf16Values) {
+  if (!kernels::using_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  torch::manual_seed(9);
+  for (int64_t k : {int64_t(77), int64_t(256)})
+    for (int64_t m : {1, 2, 3, 4, 5, 7, 16})
+      for (int64_t n : {1, 7, 33}) {
+        auto x = torch::randn({m, k}).to(torch::kBFloat16), w = torch::randn({n, k}).to(torch::kBFloat16);
+        auto y = torch::empty({m, n});
+        kernels::bf16_dot_rows(reinterpret_cast<const uint16_t*>(x.data_ptr<at::BFloat16>()), m,
+                               reinterpret_cast<const uint16_t*>(w.data_ptr<at::BFloat16>()), k, n, y.data_ptr<float>());
+        auto expected = torch::mm(x.to(torch::kFloat32), w.to(torch::kFloat32).t());
+        EXPECT_TRUE(all_close(y, expected, 1e-4, 1e-5, "m " + std::to_string(m) + " k " + std::to_string(k) + " n " + std::to_string(n)));
+      }
 }
 
 // Long bf16 inputs multiply int8 weights widened to bf16 in one pass: exactly torch's widening
