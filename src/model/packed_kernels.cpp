@@ -184,20 +184,15 @@ void dot_rows_bf16(const uint16_t* x, int64_t m, int64_t k, const uint16_t* w, f
   }
 }
 
-template <int NJ>
-void dot_weight_rows_bf16(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t first, int64_t last,
-                          float* y, int64_t ldy) {
-  int64_t j = first;
-  for (; j + NJ <= last; j += NJ) dot_rows_bf16<NJ>(x, m, k, w + j * k, y + j, ldy);
-  for (; j < last; ++j) dot_rows_bf16<1>(x, m, k, w + j * k, y + j, ldy);
-}
-
-// Several independent accumulators (vdpbf16ps takes several cycles before its result can
-// accumulate again): fewer than four input rows go against four weight rows at once.
+// Four weight rows at a time against blocks of up to four input rows: up to 16 independent
+// accumulators (vdpbf16ps takes several cycles before its result can accumulate again), 8 loads
+// per 16 dot products. Measured against 4 x 2 blocks: equal or faster on every shape, 1.2x on
+// 2048 x 6144 at 8-16 rows.
 void bf16_dot_rows_avx512(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t first, int64_t last,
                           float* y, int64_t ldy) {
-  if (m < 4) return dot_weight_rows_bf16<4>(x, m, w, k, first, last, y, ldy);
-  dot_weight_rows_bf16<2>(x, m, w, k, first, last, y, ldy);
+  int64_t j = first;
+  for (; j + 4 <= last; j += 4) dot_rows_bf16<4>(x, m, k, w + j * k, y + j, ldy);
+  for (; j < last; ++j) dot_rows_bf16<1>(x, m, k, w + j * k, y + j, ldy);
 }
 
 #pragma GCC pop_options

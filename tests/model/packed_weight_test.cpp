@@ -93,7 +93,7 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
 }
 
 // The dot kernel (bf16 pairs summed into fp32) against the fp32 product of the same bf16 values,
-// for every row and column remainder of its 4 x 2 and 1..3 x 4 blocks and a k with a masked tail.
+// for every row and column remainder of its 4 x 4 blocks and a k with a masked tail.
 TEST(Bf16DotRows, IsTheFp32ProductOfTheBf16Values) {
   if (!kernels::using_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
   torch::manual_seed(9);
