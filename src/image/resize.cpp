@@ -127,50 +127,67 @@ bool avx2_here() {
 #endif
 }
 
-std::vector<uint8_t> resample_rows(const std::vector<uint8_t>& in, size_t width, int in_rows, int out_rows,
-                                   bool portable) {
-  const Kernel k = make_kernel(in_rows, out_rows);
-  std::vector<uint8_t> out(width * out_rows);
+void resample_rows(const uint8_t* in, size_t width, const Kernel& k, int out_rows, uint8_t* out, bool portable) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (!portable) {
-    resample_rows_avx2(in.data(), width, k, out_rows, out.data());
-    return out;
-  }
+  if (!portable) return resample_rows_avx2(in, width, k, out_rows, out);
 #endif
-  resample_rows_portable(in.data(), width, k, out_rows, out.data());
-  return out;
+  resample_rows_portable(in, width, k, out_rows, out);
 }
 
-// Pixels (C samples each) of a w x h image, as the h x w image of its columns.
+// Rows [first, first + rows) of a w-pixel-wide image (C samples per pixel) as a w x rows image of
+// their columns, and back.
 template <int C>
-void transpose_pixels(const uint8_t* in, int w, int h, uint8_t* out) {
-  for (int y = 0; y < h; ++y)
+void columns_of(const uint8_t* in, int w, int first, int rows, uint8_t* out) {
+  for (int y = 0; y < rows; ++y) {
+    const uint8_t* row = in + size_t(first + y) * w * C;
     for (int x = 0; x < w; ++x)
-      for (int c = 0; c < C; ++c) out[(size_t(x) * h + y) * C + c] = in[(size_t(y) * w + x) * C + c];
+      for (int c = 0; c < C; ++c) out[(size_t(x) * rows + y) * C + c] = row[size_t(x) * C + c];
+  }
 }
 
-std::vector<uint8_t> transpose(const std::vector<uint8_t>& in, int w, int h, int channels) {
-  std::vector<uint8_t> out(in.size());
-  switch (channels) {
-    case 1: transpose_pixels<1>(in.data(), w, h, out.data()); break;
-    case 2: transpose_pixels<2>(in.data(), w, h, out.data()); break;
-    case 3: transpose_pixels<3>(in.data(), w, h, out.data()); break;
-    default: transpose_pixels<4>(in.data(), w, h, out.data()); break;
+template <int C>
+void rows_from_columns(const uint8_t* columns, int w, int first, int rows, uint8_t* out) {
+  for (int y = 0; y < rows; ++y) {
+    uint8_t* row = out + size_t(first + y) * w * C;
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < C; ++c) row[size_t(x) * C + c] = columns[(size_t(x) * rows + y) * C + c];
+  }
+}
+
+// The horizontal pass as a vertical pass over transposed strips of 16 rows, where each tap is a
+// contiguous run of 16 pixels and a strip stays in cache however wide the image.
+template <int C>
+std::vector<uint8_t> resample_horizontal_strips(const std::vector<uint8_t>& in, int in_w, int h, int out_w,
+                                                bool portable) {
+  constexpr int kStrip = 16;
+  const Kernel k = make_kernel(in_w, out_w);
+  std::vector<uint8_t> out(size_t(out_w) * h * C), columns(size_t(in_w) * kStrip * C), resampled(size_t(out_w) * kStrip * C);
+  for (int first = 0; first < h; first += kStrip) {
+    const int rows = std::min(kStrip, h - first);
+    columns_of<C>(in.data(), in_w, first, rows, columns.data());
+    resample_rows(columns.data(), size_t(rows) * C, k, out_w, resampled.data(), portable);
+    rows_from_columns<C>(resampled.data(), out_w, first, rows, out.data());
   }
   return out;
 }
 
-// The two separable passes; every channel uses the same weights. The horizontal one runs as a
-// vertical pass over the transposed image, where each tap is a contiguous row.
+// The two separable passes; every channel uses the same weights.
 std::vector<uint8_t> resample_horizontal(const std::vector<uint8_t>& in, int in_w, int h, int channels, int out_w,
                                          bool portable) {
-  auto columns = resample_rows(transpose(in, in_w, h, channels), size_t(h) * channels, in_w, out_w, portable);
-  return transpose(columns, h, out_w, channels);
+  switch (channels) {
+    case 1: return resample_horizontal_strips<1>(in, in_w, h, out_w, portable);
+    case 2: return resample_horizontal_strips<2>(in, in_w, h, out_w, portable);
+    case 3: return resample_horizontal_strips<3>(in, in_w, h, out_w, portable);
+    default: return resample_horizontal_strips<4>(in, in_w, h, out_w, portable);
+  }
 }
 
 std::vector<uint8_t> resample_vertical(const std::vector<uint8_t>& in, int w, int in_h, int channels, int out_h,
                                        bool portable) {
-  return resample_rows(in, size_t(w) * channels, in_h, out_h, portable);
+  const size_t width = size_t(w) * channels;
+  std::vector<uint8_t> out(width * out_h);
+  resample_rows(in.data(), width, make_kernel(in_h, out_h), out_h, out.data(), portable);
+  return out;
 }
 
 // PIL's ImagingScaleAffine: positions are accumulated in floating point, as PIL does, so the

@@ -23,6 +23,6 @@ void parallel_for_each(int64_t n, const std::function<void(int64_t)>& fn) {
   if (first) std::rethrow_exception(first);
 }
 
-void release_parallel_threads() { omp_pause_resource_all(omp_pause_soft); }
+bool release_parallel_threads() { return omp_pause_resource_all(omp_pause_soft) == 0; }
 
 }  // namespace medvqa

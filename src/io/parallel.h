@@ -15,7 +15,9 @@ void parallel_for_each(int64_t n, const std::function<void(int64_t)>& fn);
 // it spins only ~100 iterations at a barrier before sleeping, so every parallel region of the
 // thread doing the work pays futex wake-ups: with the loading thread's idle team alive, the
 // server's batcher answered a batch of 8 in 44 ms instead of 26. The next parallel region on
-// the calling thread starts a new team.
-void release_parallel_threads();
+// the calling thread starts a new team. This is libgomp's omp_pause_resource_all (OpenMP 5.0;
+// other runtimes pause process-wide instead). False where the runtime refused (inside a
+// parallel region): nothing is lost but the speed.
+bool release_parallel_threads();
 
 }  // namespace medvqa

@@ -50,7 +50,8 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
 }
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (bf16_dot_applies(x, weight) && !at::autocast::is_cpu_enabled() && !grad_needed(x, weight, bias)) {
+  if (bf16_dot_applies(x, weight) && (!bias.defined() || bias.scalar_type() == torch::kBFloat16) &&
+      !at::autocast::is_cpu_enabled() && !grad_needed(x, weight, bias)) {
     auto y = bf16_dot_product(x, weight);
     if (bias.defined()) y.add_(bias);  // a bf16 bias widens exactly inside the add
     return y.to(torch::kBFloat16);

@@ -262,8 +262,9 @@ void bf16_rows(const float* x, int64_t m, const uint16_t* w, int64_t k, int64_t 
 void bf16_dot_rows(const uint16_t* x, int64_t m, const uint16_t* w, int64_t k, int64_t n, float* y) {
 #ifdef MEDVQA_X86
   if (using_avx512_bf16())
-    return split_rows(n, k * int64_t(sizeof(uint16_t)),
-                      [&](int64_t first, int64_t last) { bf16_dot_rows_avx512(x, m, w, k, first, last, y, n); });
+    // Chunks of whole 4-row blocks (split_rows would give 1-3 rows of a wide weight).
+    return split(n, std::max<int64_t>(4, (int64_t(1) << 14) / std::max<int64_t>(k, 1) / 4 * 4),
+                 [&](int64_t first, int64_t last) { bf16_dot_rows_avx512(x, m, w, k, first, last, y, n); });
 #endif
   throw std::logic_error("bf16_dot_rows needs AVX512-BF16 (check using_avx512_bf16())");
 }

@@ -97,7 +97,8 @@ torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
 
 bool bf16_dot_applies(const torch::Tensor& x, const torch::Tensor& weight) {
   if (x.scalar_type() != torch::kBFloat16 || weight.scalar_type() != torch::kBFloat16 || !x.device().is_cpu() ||
-      !weight.device().is_cpu() || weight.dim() != 2 || x.dim() == 0 || x.size(-1) != weight.size(1) ||
+      !weight.device().is_cpu() || weight.dim() != 2 || !weight.is_contiguous() || x.layout() != torch::kStrided ||
+      x.dim() == 0 || x.size(-1) != weight.size(1) ||
       x.size(-1) == 0 || !kernels::using_avx512_bf16())
     return false;
   const int64_t m = x.numel() / x.size(-1);
@@ -107,10 +108,9 @@ bool bf16_dot_applies(const torch::Tensor& x, const torch::Tensor& weight) {
 torch::Tensor bf16_dot_product(const torch::Tensor& x, const torch::Tensor& w) {
   const int64_t k = w.size(1), n = w.size(0);
   auto x2 = x.reshape({-1, k}).contiguous();
-  auto wc = w.contiguous();
   auto y = torch::empty({x2.size(0), n}, torch::kFloat32);
   auto bits = [](const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); };
-  kernels::bf16_dot_rows(bits(x2), x2.size(0), bits(wc), k, n, y.data_ptr<float>());
+  kernels::bf16_dot_rows(bits(x2), x2.size(0), bits(w), k, n, y.data_ptr<float>());
   auto sizes = x.sizes().vec();
   sizes.back() = n;
   return y.view(sizes);

@@ -74,9 +74,10 @@ class PackedWeight {
 // kernel on a weight streamed from memory (1024 x 262144): 24 vs 17 GB/s at 2 rows, but 24 vs 32
 // at one, so a packed weight's single row (decoding) stays with the AVX2 kernel.
 constexpr int64_t kBf16DotRows = 16;
-// Whether x (bf16 [..., k], m rows) times a bf16 [n, k] weight goes through bf16_dot_rows.
+// Whether x (bf16 [..., k], m rows) times a contiguous bf16 [n, k] weight goes through bf16_dot_rows.
 bool bf16_dot_applies(const torch::Tensor& x, const torch::Tensor& weight);
-// x [..., k] bf16 times the bf16 matrix w [n, k] (contiguous) → [..., n] fp32, by bf16_dot_rows.
+// x [..., k] bf16 times the contiguous bf16 matrix w [n, k] → [..., n] fp32, by bf16_dot_rows
+// (where bf16_dot_applies).
 torch::Tensor bf16_dot_product(const torch::Tensor& x, const torch::Tensor& w);
 
 // Packs a parameter and releases its fp32 memory (the tensor stays registered, empty): storage for

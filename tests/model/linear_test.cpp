@@ -27,8 +27,8 @@ TEST(Linear, FewInferenceRowsEqualTheBlasProduct) {
   EXPECT_TRUE(all_close(linear(strided, w, b), torch::nn::functional::linear(strided, w, b), 1e-5, 1e-5, "strided"));
 }
 
-// bf16 rows with bf16 weights (the ViT and Q-Former of a bf16 model): the dot kernel for 2..16
-// rows where the CPU has AVX512-BF16, oneDNN otherwise; the same product rounded to bf16.
+// bf16 rows with bf16 weights (the ViT and Q-Former of a bf16 model): the dot kernel for 1..16
+// rows where the CPU has AVX512-BF16, libtorch otherwise; the same product rounded to bf16.
 TEST(Linear, FewBf16RowsGiveTheBf16RoundedProduct) {
   torch::manual_seed(6);
   auto w = torch::randn({37, 70}).to(torch::kBFloat16), b = torch::randn({37}).to(torch::kBFloat16);

@@ -93,11 +93,12 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
 }
 
 // The dot kernel (bf16 pairs summed into fp32) against the fp32 product of the same bf16 values,
-// for every row and column remainder of its 4 x 4 blocks and a k with a masked tail.
+// for every row and column remainder of its 4 x 4 blocks, k shorter than one 32-value step, with
+// a masked tail, and wide enough that a thread's chunk is one block.
 TEST(Bf16DotRows, IsTheFp32ProductOfTheBf16Values) {
   if (!kernels::using_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
   torch::manual_seed(9);
-  for (int64_t k : {int64_t(77), int64_t(256)})
+  for (int64_t k : {int64_t(19), int64_t(77), int64_t(256), int64_t(4099)})
     for (int64_t m : {1, 2, 3, 4, 5, 7, 16})
       for (int64_t n : {1, 7, 33}) {
         auto x = torch::randn({m, k}).to(torch::kBFloat16), w = torch::randn({n, k}).to(torch::kBFloat16);
