@@ -5,6 +5,7 @@
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
+#define MEDVQA_RESIZE_AVX2 1  // the AVX2 row kernel can be compiled (whether it runs is using_avx2())
 #endif
 
 #include "io/error.h"
@@ -87,7 +88,7 @@ void resample_rows_portable(const uint8_t* in, size_t width, const Kernel& k, in
   }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef MEDVQA_RESIZE_AVX2
 // Eight samples at a time, their sums kept in a register over the taps. The same integer sums as
 // the portable loop, so the same bytes.
 __attribute__((target("avx2"))) void resample_rows_avx2(const uint8_t* in, size_t width, const Kernel& k, int out_rows,
@@ -118,8 +119,8 @@ __attribute__((target("avx2"))) void resample_rows_avx2(const uint8_t* in, size_
 }
 #endif
 
-bool avx2_here() {
-#if defined(__x86_64__) && defined(__GNUC__)
+bool using_avx2() {
+#ifdef MEDVQA_RESIZE_AVX2
   static const bool yes = __builtin_cpu_supports("avx2");
   return yes;
 #else
@@ -128,7 +129,7 @@ bool avx2_here() {
 }
 
 void resample_rows(const uint8_t* in, size_t width, const Kernel& k, int out_rows, uint8_t* out, bool portable) {
-#if defined(__x86_64__) && defined(__GNUC__)
+#ifdef MEDVQA_RESIZE_AVX2
   if (!portable) return resample_rows_avx2(in, width, k, out_rows, out);
 #endif
   resample_rows_portable(in, width, k, out_rows, out);
@@ -263,7 +264,7 @@ Image resize(const Image& image, int width, int height, bool portable) {
 
 }  // namespace
 
-Image resize_bicubic(const Image& image, int width, int height) { return resize(image, width, height, !avx2_here()); }
+Image resize_bicubic(const Image& image, int width, int height) { return resize(image, width, height, !using_avx2()); }
 
 Image resize_bicubic_portable(const Image& image, int width, int height) { return resize(image, width, height, true); }
 
