@@ -135,12 +135,18 @@ double vit_flops(const model::VisionConfig& c) {
   return 2.0 * (patches * patch_in * D + double(c.depth) * block);
 }
 
+// The image side's weights as MedVqaModel::pack_weights stores them for answering.
+void pack_as_for_inference(const Context& ctx, torch::nn::Module& module) {
+  if (model::bf16_panels_for(ctx.dtype, torch::kCPU)) model::pack_linears(module, model::WeightFormat::kBFloat16);
+}
+
 void vit(const Context& ctx) {
   torch::NoGradGuard no_grad;
   model::VisionConfig c;  // ViT-B/16 at 224 px, BiomedCLIP's trunk
   model::OpenClipVision v(c);
   v->to(ctx.dtype);
   v->eval();
+  pack_as_for_inference(ctx, *v);
   for (int64_t batch : {1, 8}) {
     auto pixels = torch::randn({batch, 3, c.image_size, c.image_size}).to(ctx.dtype);
     auto t = measure([&] { (void)v->forward_tokens(pixels); }, 1, ctx.repeats);
@@ -158,6 +164,7 @@ void qformer(const Context& ctx) {
   model::QFormerModel q(c);
   q->to(ctx.dtype);
   q->eval();
+  pack_as_for_inference(ctx, *q);
   const int64_t Q = 32, S = 197, H = c.hidden_size, I = c.intermediate_size, L = c.num_hidden_layers;
   auto queries = torch::randn({1, Q, H}).to(ctx.dtype);
   auto image = torch::randn({1, S, c.encoder_hidden_size}).to(ctx.dtype);
@@ -204,7 +211,7 @@ void answer(const Context& ctx) {
     if (!ctx.wanted(name)) continue;
     model::MedVqaModel m(c);
     m->to(ctx.dtype);
-    m->language_model->pack_weights(variant.packing);
+    m->pack_weights(variant.packing);
     m->eval();
     auto pixels = torch::randn({1, 3, c.vision.image_size, c.vision.image_size}).to(ctx.dtype);
     auto ids = torch::randint(5, c.text.vocab_size, {1, 12}, torch::kLong);

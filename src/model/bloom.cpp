@@ -168,9 +168,7 @@ torch::Tensor BloomForCausalLMImpl::logits(const torch::Tensor& hidden) {
 
 void BloomForCausalLMImpl::pack_weights(WeightFormat format) {
   if (format == WeightFormat::kFloat32) return;
-  for (auto& block : transformer->blocks)
-    for (auto& module : block->modules(/*include_self=*/false))
-      if (auto* linear = dynamic_cast<LinearImpl*>(module.get())) linear->pack(format);
+  for (auto& block : transformer->blocks) pack_linears(*block, format);
   packed_embeddings = pack_and_release(transformer->word_embeddings->weight, format);
 }
 

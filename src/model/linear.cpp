@@ -117,6 +117,11 @@ void LinearImpl::pack(WeightFormat format) {
   packed = pack_and_release(weight, format);
 }
 
+void pack_linears(torch::nn::Module& module, WeightFormat format) {
+  for (auto& child : module.modules(/*include_self=*/true))
+    if (auto* linear = dynamic_cast<LinearImpl*>(child.get())) linear->pack(format);
+}
+
 torch::Tensor bloom_gelu(const torch::Tensor& x) {
   if (is_bf16_on_cpu(x) && !grad_needed(x)) {
     RECORD_FUNCTION("medvqa::bloom_gelu", std::vector<c10::IValue>{});  // named in profiles

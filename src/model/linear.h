@@ -40,6 +40,9 @@ class LinearImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Linear);
 
+// Packs every Linear in `module` and its submodules (LinearImpl::pack).
+void pack_linears(torch::nn::Module& module, WeightFormat format);
+
 // x Wᵀ + b. One row (batch-1 decoding) goes through matrix-vector multiplication: BLAS gemv
 // streams the weights faster than gemm does with a single row. 2-24 fp32 rows without gradients
 // (a batch's decoding step, Q-Former queries) go through the row kernels (packed_kernels.h).

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "io/error.h"
+#include "model/bf16_gemm.h"
 #include "model/packed_kernels.h"
 
 namespace medvqa::model {
@@ -28,12 +29,27 @@ std::string weight_format_name(WeightFormat format) {
   }
 }
 
+namespace {
+const uint16_t* bf16_bits(const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
+uint16_t* bf16_bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+}  // namespace
+
 PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : format_(format) {
   if (weight.dim() != 2) throw Error("packed weights are matrices; got " + std::to_string(weight.dim()) + " dimensions");
+  out_features_ = weight.size(0);
+  in_features_ = weight.size(1);
   if (!weight.device().is_cpu())
     throw Error("bfloat16/int8 weight storage is for the CPU kernels; on " + weight.device().str() +
                 " use the bfloat16 compute dtype instead");
   torch::NoGradGuard no_grad;
+  // Panels only for a bf16 model: its inputs are bf16 (fp32 inputs would meet widened blocks).
+  if (format == WeightFormat::kBFloat16 && bf16_panels_for(weight.scalar_type(), weight.device())) {
+    auto rows = weight.contiguous();
+    data_ = torch::empty({kernels::bf16_panels_size(out_features_, in_features_)}, torch::kBFloat16);
+    kernels::pack_bf16_panels(bf16_bits(rows), out_features_, in_features_, bf16_bits(data_));
+    panels_ = true;
+    return;
+  }
   auto w = weight.to(torch::kFloat32);
   switch (format) {
     case WeightFormat::kBFloat16: data_ = w.to(torch::kBFloat16).contiguous(); break;
@@ -51,6 +67,11 @@ PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : f
 int64_t PackedWeight::nbytes() const { return int64_t(data_.nbytes()) + (scale_.defined() ? int64_t(scale_.nbytes()) : 0); }
 
 torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count, torch::Dtype dtype) const {
+  if (panels_) {
+    auto out = torch::empty({count, in_features()}, torch::kBFloat16);
+    kernels::unpack_bf16_panels(bf16_bits(data_), in_features(), first_row, count, bf16_bits(out));
+    return out.to(dtype);
+  }
   if (format_ == WeightFormat::kInt8 && dtype == torch::kBFloat16) {  // one pass instead of three
     auto out = torch::empty({count, in_features()}, torch::kBFloat16);
     kernels::int8_to_bf16(data_.data_ptr<int8_t>() + first_row * in_features(), scale_.data_ptr<float>() + first_row,
@@ -65,8 +86,21 @@ torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count, torch::Dtype
 torch::Tensor PackedWeight::dequantize() const { return widen(0, out_features(), torch::kFloat32); }
 
 torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
-  auto flat = ids.reshape({-1}).to(torch::kLong);
-  auto rows = data_.index_select(0, flat).to(torch::kFloat32);
+  auto flat = ids.reshape({-1}).to(torch::kLong).contiguous();
+  torch::Tensor rows;
+  if (panels_) {
+    auto bf16 = torch::empty({flat.numel(), in_features()}, torch::kBFloat16);
+    const int64_t* id = flat.data_ptr<int64_t>();
+    for (int64_t i = 0; i < flat.numel(); ++i) {
+      if (id[i] < 0 || id[i] >= out_features())
+        throw Error("row " + std::to_string(id[i]) + " of a packed weight with " + std::to_string(out_features()) +
+                    " rows");
+      kernels::unpack_bf16_panels(bf16_bits(data_), in_features(), id[i], 1, bf16_bits(bf16) + i * in_features());
+    }
+    rows = bf16.to(torch::kFloat32);
+  } else {
+    rows = data_.index_select(0, flat).to(torch::kFloat32);
+  }
   if (format_ == WeightFormat::kInt8) rows.mul_(scale_.index_select(0, flat).unsqueeze(1));
   auto sizes = ids.sizes().vec();
   sizes.push_back(in_features());
@@ -74,6 +108,7 @@ torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
 }
 
 int64_t PackedWeight::kernel_rows_limit(torch::Dtype input_dtype) const {
+  if (panels_) return 0;
   if (gemm_dtype(input_dtype) == torch::kBFloat16) return format_ == WeightFormat::kInt8 ? 16 : 2;
   return format_ == WeightFormat::kInt8 ? 64 : 32;
 }
@@ -83,7 +118,8 @@ torch::Dtype PackedWeight::gemm_dtype(torch::Dtype input_dtype) {
 }
 
 torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
-  if (format_ == WeightFormat::kBFloat16 && x.scalar_type() == torch::kBFloat16) return torch::mm(x, data_.t());
+  if (format_ == WeightFormat::kBFloat16 && x.scalar_type() == torch::kBFloat16 && !panels_)
+    return torch::mm(x, data_.t());
   // Blocks of ~4 MiB of widened weights: GEMM-speed products without a full wide copy.
   const int64_t k = in_features(), n = out_features();
   auto y = torch::empty({x.size(0), n}, x.options());
@@ -127,8 +163,18 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   RECORD_FUNCTION("medvqa::packed_linear", std::vector<c10::IValue>{});  // named in profiles
   auto x2 = x.reshape({-1, k});
   const int64_t m = x2.size(0);
+  auto sizes = x.sizes().vec();
+  sizes.back() = n;
+  if (panels_ && x.scalar_type() == torch::kBFloat16 && (!bias.defined() || bias.scalar_type() == torch::kBFloat16)) {
+    x2 = x2.contiguous();
+    auto y = torch::empty({m, n}, torch::kBFloat16);
+    auto b = bias.defined() ? bias.contiguous() : bias;
+    kernels::bf16_panel_gemm(bf16_bits(x2), m, k, bf16_bits(data_), n, b.defined() ? bf16_bits(b) : nullptr,
+                             bf16_bits(y));
+    return y.view(sizes);
+  }
   torch::Tensor y;
-  if (format_ == WeightFormat::kBFloat16 && m >= 2 && bf16_dot_applies(x2, data_)) {  // one row: see kBf16DotRows
+  if (format_ == WeightFormat::kBFloat16 && !panels_ && m >= 2 && bf16_dot_applies(x2, data_)) {  // one row: see kBf16DotRows
     y = bf16_dot_product(x2, data_);
   } else if (m <= kernel_rows_limit(x.scalar_type())) {
     x2 = x2.to(torch::kFloat32).contiguous();
@@ -143,9 +189,11 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
     y = gemm(x2.to(gemm_dtype(x.scalar_type())).contiguous());
   }
   if (bias.defined()) y.add_(bias);  // a bf16 bias widens exactly inside the add
-  auto sizes = x.sizes().vec();
-  sizes.back() = n;
   return y.view(sizes).to(x.scalar_type());
+}
+
+bool bf16_panels_for(torch::Dtype dtype, torch::Device device) {
+  return dtype == torch::kBFloat16 && device.is_cpu() && kernels::using_avx512_bf16();
 }
 
 std::shared_ptr<const PackedWeight> pack_and_release(torch::Tensor& weight, WeightFormat format) {

@@ -22,12 +22,23 @@ std::string weight_format_name(WeightFormat format);
 // at a fraction of the memory bandwidth); otherwise the parameters stay as loaded.
 WeightFormat weight_format_for(torch::Dtype compute_dtype, torch::Device device);
 
-// A [out, in] weight matrix in a narrow format, with the products inference needs. Inputs of up
-// to kernel_rows_limit() rows (decoding, batched serving, short prompts) go through kernels that
-// widen each weight once and reuse it for every row (AVX2+FMA where the CPU has it), and bf16
-// inputs of 2..kBf16DotRows rows with bf16 weights through AVX512-BF16 dot products; longer
-// inputs go through GEMM: bf16 inputs in bf16 (oneDNN) where this CPU's bf16 GEMM is fast, with
-// bf16 weights used as stored, else fp32 BLAS on blocks of widened rows.
+// A [out, in] weight matrix in a narrow format, with the products inference needs.
+//
+// A bf16 weight of a bf16 model, on a CPU with AVX512-BF16, is stored as the panels of
+// kernels::bf16_panel_gemm (bf16_gemm.h), and every bf16 input, one row or thousands, multiplies
+// through that kernel. Measured (2 threads, weights in cache) against oneDNN's bf16 GEMM: 3x at 16
+// rows, 1.6-1.9x at 50-128, 1.05-1.15x from 256; in the models, where oneDNN also reorders weights
+// that come from memory, ViT-B/16 at batch 1 went from 0.84 to 0.91 of the bf16 GEMM rate, the
+// Q-Former from 0.58 to 0.71-0.80, BLOOM prefill 1.05-1.15x. At one row (decoding) it streams the
+// 250880 x 1024 tied embedding at 92-97% of the AVX2 kernel's rate and runs 2x it in cache; 2-16
+// rows 1.3-1.8x the AVX512-BF16 dot kernel.
+//
+// Otherwise the weight is stored as [out, in] rows. Inputs of up to kernel_rows_limit() rows
+// (decoding, batched serving, short prompts) go through kernels that widen each weight once and
+// reuse it for every row (AVX2+FMA where the CPU has it), and bf16 inputs of 2..kBf16DotRows rows
+// with bf16 weights through AVX512-BF16 dot products; longer inputs go through GEMM: bf16 inputs
+// in bf16 (oneDNN) where this CPU's bf16 GEMM is fast, with bf16 weights used as stored, else
+// fp32 BLAS on blocks of widened rows (which is also how fp32 inputs meet panels).
 class PackedWeight {
  public:
 
@@ -50,9 +61,11 @@ class PackedWeight {
   // bf16 GEMM is fast (AVX512, 1024-4096 wide layers, 2 threads): bf16 weights 82-85 GFLOP/s in
   // the kernel vs 42-44 in oneDNN at 1 row, even at 2, behind from 4 (97 vs 148); int8 139 vs
   // 134-139 widened to bf16 at 16 rows, behind from 32 (137 vs 188).
+  // (0 for panels: their products are the panel kernel's or GEMM's.)
   int64_t kernel_rows_limit(torch::Dtype input_dtype = torch::kFloat32) const;
-  int64_t out_features() const { return data_.size(0); }
-  int64_t in_features() const { return data_.size(1); }
+  int64_t out_features() const { return out_features_; }
+  int64_t in_features() const { return in_features_; }
+  bool panels() const { return panels_; }
   // Bytes a product reads: the stored matrix and its scales.
   int64_t nbytes() const;
 
@@ -63,7 +76,9 @@ class PackedWeight {
   torch::Tensor gemm(const torch::Tensor& x) const;
 
   WeightFormat format_;
-  torch::Tensor data_;   // [out, in] bf16 or int8
+  int64_t out_features_, in_features_;
+  bool panels_ = false;
+  torch::Tensor data_;   // [out, in] bf16 or int8, or bf16 panels (flat)
   torch::Tensor scale_;  // [out] fp32 (int8 only)
 };
 
@@ -79,6 +94,10 @@ bool bf16_dot_applies(const torch::Tensor& x, const torch::Tensor& weight);
 // x [..., k] bf16 times the contiguous bf16 matrix w [n, k] → [..., n] fp32, by bf16_dot_rows
 // (where bf16_dot_applies).
 torch::Tensor bf16_dot_product(const torch::Tensor& x, const torch::Tensor& w);
+
+// Whether a bf16 weight of a model computing in `dtype` on `device` is stored as bf16 panels when
+// packed (see PackedWeight): bf16 compute on a CPU with AVX512-BF16.
+bool bf16_panels_for(torch::Dtype dtype, torch::Device device);
 
 // Packs a parameter and releases its fp32 memory (the tensor stays registered, empty): storage for
 // inference only.

@@ -92,6 +92,32 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
   }
 }
 
+// A bf16 model's weight is stored as panels where the CPU has AVX512-BF16 (rows elsewhere), and
+// gives what the rows give: the weight itself, embedding rows, and products of bf16 and fp32
+// inputs at every row count (45 features: an odd last pair).
+TEST(PackedWeight, Bf16ModelsWeightsInPanelsGiveWhatRowsGive) {
+  torch::manual_seed(6);
+  auto w = torch::randn({70, 45}).to(torch::kBFloat16), b = torch::randn({70}).to(torch::kBFloat16);
+  PackedWeight packed(w, WeightFormat::kBFloat16);
+  EXPECT_EQ(packed.panels(), kernels::using_avx512_bf16());
+  EXPECT_FALSE(PackedWeight(w.to(torch::kFloat32), WeightFormat::kBFloat16).panels());  // an fp32 model's
+  const auto wf = w.to(torch::kFloat32), bf = b.to(torch::kFloat32);
+  EXPECT_TRUE(torch::equal(packed.dequantize(), wf));
+  auto ids = torch::tensor({{69, 0, 33}, {32, 31, 1}});
+  EXPECT_TRUE(torch::equal(packed.rows(ids), wf.index_select(0, ids.reshape({-1})).view({2, 3, 45})));
+  EXPECT_THROW(packed.rows(torch::tensor({70})), Error);
+  for (int64_t m : {1, 2, 16, 17, 100}) {
+    auto x = torch::randn({m, 45}).to(torch::kBFloat16);
+    auto y = packed.linear(x, b);
+    ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(all_close(y.to(torch::kFloat32), torch::nn::functional::linear(x.to(torch::kFloat32), wf, bf), 1e-4,
+                          1.0 / 256, "bf16 rows " + std::to_string(m)));
+    auto x32 = torch::randn({m, 45});
+    EXPECT_TRUE(all_close(packed.linear(x32, bf), torch::nn::functional::linear(x32, wf, bf), 1e-5, 1e-5,
+                          "fp32 rows " + std::to_string(m)));
+  }
+}
+
 // The dot kernel (bf16 pairs summed into fp32) against the fp32 product of the same bf16 values,
 // for every row and column remainder of its 4 x 4 blocks, k shorter than one 32-value step, with
 // a masked tail, and wide enough that a thread's chunk is one block.
@@ -185,9 +211,9 @@ BloomConfig small_bloom() {
 
 // Logits of every position: the first four tokens at once, then one cached step per token (the
 // same tokens for every model, so small differences cannot change the path).
-torch::Tensor cached_logits(BloomForCausalLM& lm, const torch::Tensor& ids) {
+torch::Tensor cached_logits(BloomForCausalLM& lm, const torch::Tensor& ids, torch::Dtype dtype = torch::kFloat32) {
   const int64_t B = ids.size(0), T = ids.size(1);
-  KvCache cache(lm->transformer->config, B, T, torch::TensorOptions().dtype(torch::kFloat32));
+  KvCache cache(lm->transformer->config, B, T, torch::TensorOptions().dtype(dtype));
   std::vector<torch::Tensor> logits;
   for (int64_t start = 0; start < T;) {
     const int64_t n = start == 0 ? 4 : 1;
@@ -225,6 +251,32 @@ TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
     EXPECT_EQ(lm->transformer->word_embeddings->weight.numel(), 0);
     EXPECT_THROW(lm->pack_weights(format), Error);
   }
+}
+
+// A bf16 model packed in bf16 (panels where the CPU has AVX512-BF16) stays as close to the fp32
+// model as before packing: only the order of the fp32 sums differs, and bf16 rounds either way.
+TEST(PackedBloom, Bf16ModelStaysAsCloseToFp32AsBeforePacking) {
+  torch::NoGradGuard no_grad;
+  const int64_t T = 40;
+  auto ids = torch::randint(0, 300, {2, T}, torch::kLong);
+  auto mask = full_attention_mask(2, T, torch::kCPU);
+  auto make = [] {
+    torch::manual_seed(4);
+    BloomForCausalLM lm(small_bloom());
+    lm->eval();
+    return lm;
+  };
+  auto exact = make()->forward(ids, mask);
+  auto lm = make();
+  lm->to(torch::kBFloat16);
+  auto rel = [&](const torch::Tensor& a) { return ((a.to(torch::kFloat32) - exact).norm() / exact.norm()).item<double>(); };
+  const double prefill = rel(lm->forward(ids, mask)), cached = rel(cached_logits(lm, ids, torch::kBFloat16));
+  lm->pack_weights(WeightFormat::kBFloat16);
+  const double packed_prefill = rel(lm->forward(ids, mask)), packed_cached = rel(cached_logits(lm, ids, torch::kBFloat16));
+  std::cout << "[max-error] bf16 bloom vs fp32, relative RMS: prefill " << prefill << " packed " << packed_prefill
+            << ", cached " << cached << " packed " << packed_cached << std::endl;
+  EXPECT_LT(packed_prefill, 1.25 * prefill);
+  EXPECT_LT(packed_cached, 1.25 * cached);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "io/safetensors.h"
 #include "model/fixtures.h"
+#include "model/packed_kernels.h"
 #include "testing/testing.h"
 
 namespace medvqa::model {
@@ -99,6 +100,28 @@ TEST(VlmGolden, Bfloat16GenerationMostlyAgrees) {
   std::cout << "[max-error] vlm bf16 vs fp32: relative RMS " << rel_rms << ", top-1 agreement " << agree << std::endl;
   EXPECT_LT(rel_rms, 0.1);
   EXPECT_GE(agree, 0.8);
+}
+
+// Packed for inference (language model, and on AVX512-BF16 CPUs the image side in bf16 panels),
+// the bf16 model stays as close to the fp32 model as before: the panel kernel sums in another
+// order, which these large random weights amplify as much as any bf16 rounding.
+TEST(VlmGolden, Bfloat16PackedForInferenceComputesAsBefore) {
+  auto m16 = testing::load_golden_vlm(torch::kBFloat16);
+  auto in = io::SafetensorsFile::open(qdir() + "/inputs.safetensors");
+  torch::NoGradGuard no_grad;
+  auto pixels = in.tensor("vlm.pixel_values").to(torch::kBFloat16);
+  auto ids = in.tensor("vlm.input_ids");
+  auto mask = in.tensor("vlm.attention_mask");
+  auto before = m16->forward(pixels, ids, mask).to(torch::kFloat32);
+  m16->pack_weights(WeightFormat::kBFloat16);
+  EXPECT_EQ(m16->language_projection->weight.numel() == 0, kernels::using_avx512_bf16());  // released
+  auto after = m16->forward(pixels, ids, mask).to(torch::kFloat32);
+  auto m32 = testing::load_golden_vlm(torch::kFloat32);
+  auto exact = m32->forward(pixels.to(torch::kFloat32), ids, mask);
+  auto rel = [&](const torch::Tensor& a, const torch::Tensor& b) { return ((a - b).norm() / b.norm()).item<double>(); };
+  std::cout << "[max-error] vlm bf16 vs fp32, relative RMS: " << rel(before, exact) << ", packed " << rel(after, exact)
+            << std::endl;
+  EXPECT_LT(rel(after, exact), 1.25 * rel(before, exact));
 }
 
 }  // namespace

@@ -1,0 +1,152 @@
+#include "model/bf16_gemm.h"
+
+#include <stdexcept>
+
+#include "model/kernel_support.h"
+#include "model/packed_kernels.h"  // using_avx512_bf16
+
+namespace medvqa::model::kernels {
+namespace {
+
+int64_t pairs(int64_t k) { return (k + 1) / 2; }
+int64_t panels(int64_t n) { return (n + kPanelRows - 1) / kPanelRows; }
+
+// Index of W[j, p] in the panels.
+int64_t panel_index(int64_t j, int64_t p, int64_t kp) {
+  return ((j / kPanelRows * kp + p / 2) * kPanelRows + j % kPanelRows) * 2 + p % 2;
+}
+
+#ifdef MEDVQA_X86
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512bf16")
+
+// 16 bf16 values as fp32.
+__m512 widen_bf16x16(__m256i bits) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16)); }
+
+// MR input rows times one panel: 2·MR fp32 accumulators of 16 columns. Each step loads one pair of
+// input features per row (broadcast to all lanes) and the panel's 32 × 2 weights of that pair.
+// One or two rows (decoding) keep a second set of sums for every other pair: with only two or
+// four sums, each waiting for the previous product, the kernel could not keep up with memory.
+template <int MR>
+void panel_block(const uint16_t* x, int64_t k, const uint16_t* panel, const uint16_t* bias, uint16_t* y, int64_t ldy,
+                 __mmask32 columns) {
+  constexpr int kSets = MR <= 2 ? 2 : 1;
+  __m512 acc[MR][2], more[MR][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = more[i][0] = more[i][1] = _mm512_setzero_ps();
+  const int64_t whole_pairs = k / 2;
+  auto step = [&](int64_t p, __m512 (&sums)[MR][2]) __attribute__((always_inline)) {
+    const __m512i w0 = _mm512_loadu_si512(panel + p * 64), w1 = _mm512_loadu_si512(panel + p * 64 + 32);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      int32_t pair;
+      std::memcpy(&pair, x + i * k + 2 * p, sizeof pair);
+      const __m512bh xv = (__m512bh)_mm512_set1_epi32(pair);
+      sums[i][0] = _mm512_dpbf16_ps(sums[i][0], xv, (__m512bh)w0);
+      sums[i][1] = _mm512_dpbf16_ps(sums[i][1], xv, (__m512bh)w1);
+    }
+  };
+  int64_t p = 0;
+  if (kSets == 2)
+    for (; p + 2 <= whole_pairs; p += 2) {
+      step(p, acc);
+      step(p + 1, more);
+    }
+  for (; p < whole_pairs; ++p) step(p, acc);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    acc[i][0] = _mm512_add_ps(acc[i][0], more[i][0]);
+    acc[i][1] = _mm512_add_ps(acc[i][1], more[i][1]);
+  }
+  if (k % 2) {  // the last feature alone: its pair's second weight is the panel's zero padding
+    const __m512i w0 = _mm512_loadu_si512(panel + whole_pairs * 64), w1 = _mm512_loadu_si512(panel + whole_pairs * 64 + 32);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh xv = (__m512bh)_mm512_set1_epi32(int32_t(x[i * k + k - 1]));
+      acc[i][0] = _mm512_dpbf16_ps(acc[i][0], xv, (__m512bh)w0);
+      acc[i][1] = _mm512_dpbf16_ps(acc[i][1], xv, (__m512bh)w1);
+    }
+  }
+  __m512 b0 = _mm512_setzero_ps(), b1 = _mm512_setzero_ps();
+  if (bias) {
+    const __m512i bits = _mm512_maskz_loadu_epi16(columns, bias);
+    b0 = widen_bf16x16(_mm512_castsi512_si256(bits));
+    b1 = widen_bf16x16(_mm512_extracti64x4_epi64(bits, 1));
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    const __m256i lo = (__m256i)_mm512_cvtneps_pbh(_mm512_add_ps(acc[i][0], b0));
+    const __m256i hi = (__m256i)_mm512_cvtneps_pbh(_mm512_add_ps(acc[i][1], b1));
+    _mm512_mask_storeu_epi16(y + i * ldy, columns, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
+  }
+}
+
+// Blocks of 8 rows: 16 accumulators, enough independent sums to keep vdpbf16ps busy, and 2 loads
+// per 16 of them. Measured against 12 rows (24 accumulators): 1-5% faster on every shape.
+constexpr int kBlockRows = 8;
+
+void panel_rows(const uint16_t* x, int64_t rows, int64_t k, const uint16_t* panel, const uint16_t* bias, uint16_t* y,
+                int64_t ldy, __mmask32 columns) {
+  int64_t i = 0;
+  for (; i + kBlockRows <= rows; i += kBlockRows) panel_block<kBlockRows>(x + i * k, k, panel, bias, y + i * ldy, ldy, columns);
+  x += i * k;
+  y += i * ldy;
+  switch (rows - i) {
+    case 7: return panel_block<7>(x, k, panel, bias, y, ldy, columns);
+    case 6: return panel_block<6>(x, k, panel, bias, y, ldy, columns);
+    case 5: return panel_block<5>(x, k, panel, bias, y, ldy, columns);
+    case 4: return panel_block<4>(x, k, panel, bias, y, ldy, columns);
+    case 3: return panel_block<3>(x, k, panel, bias, y, ldy, columns);
+    case 2: return panel_block<2>(x, k, panel, bias, y, ldy, columns);
+    case 1: return panel_block<1>(x, k, panel, bias, y, ldy, columns);
+    default: return;
+  }
+}
+
+#pragma GCC pop_options
+#endif
+
+// Work items: one panel times up to 64 input rows (with 768 features, 96 KiB of inputs, in L2),
+// panel-major so that each thread keeps to a few panels.
+constexpr int64_t kChunkRows = 64;
+
+}  // namespace
+
+int64_t bf16_panels_size(int64_t n, int64_t k) { return panels(n) * pairs(k) * kPanelRows * 2; }
+
+void pack_bf16_panels(const uint16_t* w, int64_t n, int64_t k, uint16_t* out) {
+  const int64_t kp = pairs(k);
+  std::fill(out, out + bf16_panels_size(n, k), uint16_t(0));
+  split(n, kPanelRows, [&](int64_t first, int64_t last) {
+    for (int64_t j = first; j < last; ++j)
+      for (int64_t p = 0; p < k; ++p) out[panel_index(j, p, kp)] = w[j * k + p];
+  });
+}
+
+void unpack_bf16_panels(const uint16_t* panels_in, int64_t k, int64_t first, int64_t count, uint16_t* w) {
+  const int64_t kp = pairs(k);
+  for (int64_t j = 0; j < count; ++j)
+    for (int64_t p = 0; p < k; ++p) w[j * k + p] = panels_in[panel_index(first + j, p, kp)];
+}
+
+void bf16_panel_gemm(const uint16_t* x, int64_t m, int64_t k, const uint16_t* panel_data, int64_t n,
+                     const uint16_t* bias, uint16_t* y) {
+#ifdef MEDVQA_X86
+  if (using_avx512_bf16()) {
+    const int64_t np = panels(n), chunks = (m + kChunkRows - 1) / kChunkRows, panel_size = pairs(k) * kPanelRows * 2;
+    const int64_t items = np * chunks;
+#pragma omp parallel for schedule(static) if (items > 1)
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t jp = item / chunks, first = item % chunks * kChunkRows;
+      const int64_t j0 = jp * kPanelRows, width = std::min(kPanelRows, n - j0);
+      const __mmask32 columns = width == kPanelRows ? ~__mmask32(0) : (__mmask32(1) << width) - 1;
+      panel_rows(x + first * k, std::min(kChunkRows, m - first), k, panel_data + jp * panel_size,
+                 bias ? bias + j0 : nullptr, y + first * n + j0, n, columns);
+    }
+    return;
+  }
+#endif
+  throw std::logic_error("bf16_panel_gemm needs AVX512-BF16 (check using_avx512_bf16())");
+}
+
+}  // namespace medvqa::model::kernels
