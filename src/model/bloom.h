@@ -97,7 +97,8 @@ class BloomForCausalLMImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
 
   // Stores the blocks' linear weights and the tied embedding in `format` for CPU inference
-  // (LayerNorms and biases stay fp32). The model can no longer be trained or saved.
+  // (LayerNorms and biases stay in the model's dtype; a bf16 model's bf16 weights become panels
+  // where the CPU has AVX512-BF16, see PackedWeight). The model can no longer be trained or saved.
   void pack_weights(WeightFormat format);
   // Bytes of every weight as stored, packed or not: what one decoding step reads.
   int64_t weight_bytes();
