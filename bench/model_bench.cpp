@@ -66,8 +66,9 @@ std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tenso
 }
 
 // The decode and prefill rows are named by how the weights are stored. bf16 and int8 compute in
-// the dtype of the run (bf16 where bf16 GEMM is the faster, see Context::dtype): their weights are
-// packed for the decode kernels, and long prompts multiply through GEMM in that dtype.
+// the dtype of the run (bf16 where bf16 GEMM is the faster, see Context::dtype) with their weights
+// packed (PackedWeight: a bf16 model's bf16 weights as panels for the AVX512-BF16 GEMM where the
+// CPU has it, int8 rows for the decode kernels, long prompts through GEMM in the run's dtype).
 struct WeightVariant {
   std::string name;
   torch::Dtype dtype;

@@ -10,7 +10,8 @@ void add_precision_options(CLI::App* cmd, PrecisionOptions& o) {
       ->check(CLI::IsMember({"float32", "bfloat16"}));
   cmd->add_option("--weights", o.weights,
                   "CPU storage of the language model's weights: auto (as the compute dtype), float32, bfloat16 (half "
-                  "the bytes per token) or int8 (per-row scales, a quarter); arithmetic stays in the compute dtype")
+                  "the bytes per token) or int8 (per-row scales, a quarter); arithmetic stays in the compute dtype. A bfloat16 "
+                  "model on a CPU with AVX512-BF16 also keeps its image side's weights as bf16 panels for its GEMM")
       ->check(CLI::IsMember({"auto", "float32", "bfloat16", "int8"}));
 }
 

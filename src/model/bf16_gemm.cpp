@@ -103,12 +103,12 @@ void panel_rows(const uint16_t* x, int64_t rows, int64_t k, const uint16_t* pane
   }
 }
 
-#pragma GCC pop_options
-#endif
-
 // Work items: one panel times up to 64 input rows (with 768 features, 96 KiB of inputs, in L2),
 // panel-major so that each thread keeps to a few panels.
 constexpr int64_t kChunkRows = 64;
+
+#pragma GCC pop_options
+#endif
 
 }  // namespace
 

@@ -20,7 +20,8 @@ void pack_bf16_panels(const uint16_t* w, int64_t n, int64_t k, uint16_t* panels)
 void unpack_bf16_panels(const uint16_t* panels, int64_t k, int64_t first, int64_t count, uint16_t* w);
 
 // y[i·n + j] = bf16(Σ_p x[i·k + p] · W[j, p] + bias[j]) for i < m, j < n: products summed in fp32,
-// rounded once to nearest even. bias: n bf16 values or null. Split over the OpenMP threads; only
+// rounded once to nearest even (vdpbf16ps treats subnormal inputs and sums as zero, as oneDNN's
+// bf16 GEMM on the same instruction does). bias: n bf16 values or null. Split over the OpenMP threads; only
 // where using_avx512_bf16().
 void bf16_panel_gemm(const uint16_t* x, int64_t m, int64_t k, const uint16_t* panels, int64_t n, const uint16_t* bias,
                      uint16_t* y);

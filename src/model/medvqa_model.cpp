@@ -19,7 +19,7 @@ void MedVqaModelImpl::pack_weights(WeightFormat language_model_format) {
   language_model->pack_weights(language_model_format);
   // The image side only gains where its products go through the panel kernel; elsewhere its
   // weights stay as loaded.
-  if (!bf16_panels_for(query_tokens.scalar_type(), query_tokens.device())) return;
+  if (!bf16_panels_for(query_tokens.scalar_type(), query_tokens.device()) || language_projection->packed) return;
   pack_linears(*visual, WeightFormat::kBFloat16);
   pack_linears(*qformer, WeightFormat::kBFloat16);
   language_projection->pack(WeightFormat::kBFloat16);

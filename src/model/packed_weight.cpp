@@ -165,7 +165,10 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   const int64_t m = x2.size(0);
   auto sizes = x.sizes().vec();
   sizes.back() = n;
-  if (panels_ && x.scalar_type() == torch::kBFloat16 && (!bias.defined() || bias.scalar_type() == torch::kBFloat16)) {
+  // The kernel adds a bias of exactly n bf16 values; other biases broadcast in the add below.
+  const bool kernel_bias = !bias.defined() || (bias.scalar_type() == torch::kBFloat16 && bias.dim() == 1 &&
+                                               bias.size(0) == n && bias.device().is_cpu());
+  if (panels_ && x.scalar_type() == torch::kBFloat16 && kernel_bias) {
     x2 = x2.contiguous();
     auto y = torch::empty({m, n}, torch::kBFloat16);
     auto b = bias.defined() ? bias.contiguous() : bias;
@@ -176,7 +179,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   torch::Tensor y;
   if (format_ == WeightFormat::kBFloat16 && !panels_ && m >= 2 && bf16_dot_applies(x2, data_)) {  // one row: see kBf16DotRows
     y = bf16_dot_product(x2, data_);
-  } else if (m <= kernel_rows_limit(x.scalar_type())) {
+  } else if (!panels_ && m <= kernel_rows_limit(x.scalar_type())) {
     x2 = x2.to(torch::kFloat32).contiguous();
     y = torch::empty({m, n}, torch::kFloat32);
     const float* xp = x2.data_ptr<float>();

@@ -26,19 +26,21 @@ WeightFormat weight_format_for(torch::Dtype compute_dtype, torch::Device device)
 //
 // A bf16 weight of a bf16 model, on a CPU with AVX512-BF16, is stored as the panels of
 // kernels::bf16_panel_gemm (bf16_gemm.h), and every bf16 input, one row or thousands, multiplies
-// through that kernel. Measured (2 threads, weights in cache) against oneDNN's bf16 GEMM: 3x at 16
+// through that kernel (with its bias if that is n bf16 values). Measured (2 threads, weights in cache) against oneDNN's bf16 GEMM: 3x at 16
 // rows, 1.6-1.9x at 50-128, 1.05-1.15x from 256; in the models, where oneDNN also reorders weights
 // that come from memory, ViT-B/16 at batch 1 went from 0.84 to 0.91 of the bf16 GEMM rate, the
 // Q-Former from 0.58 to 0.71-0.80, BLOOM prefill 1.05-1.15x. At one row (decoding) it streams the
 // 250880 x 1024 tied embedding at 92-97% of the AVX2 kernel's rate and runs 2x it in cache; 2-16
 // rows 1.3-1.8x the AVX512-BF16 dot kernel.
 //
-// Otherwise the weight is stored as [out, in] rows. Inputs of up to kernel_rows_limit() rows
+// Otherwise (fp32 models stored in bf16, int8, CPUs without AVX512-BF16) the weight is stored as
+// [out, in] rows. Inputs of up to kernel_rows_limit() rows
 // (decoding, batched serving, short prompts) go through kernels that widen each weight once and
 // reuse it for every row (AVX2+FMA where the CPU has it), and bf16 inputs of 2..kBf16DotRows rows
 // with bf16 weights through AVX512-BF16 dot products; longer inputs go through GEMM: bf16 inputs
 // in bf16 (oneDNN) where this CPU's bf16 GEMM is fast, with bf16 weights used as stored, else
-// fp32 BLAS on blocks of widened rows (which is also how fp32 inputs meet panels).
+// fp32 BLAS on blocks of widened rows (which is also how fp32 inputs, rare with a bf16 model, meet
+// panels: correct, but each call unpacks the whole weight).
 class PackedWeight {
  public:
 

@@ -116,6 +116,11 @@ TEST(PackedWeight, Bf16ModelsWeightsInPanelsGiveWhatRowsGive) {
     EXPECT_TRUE(all_close(packed.linear(x32, bf), torch::nn::functional::linear(x32, wf, bf), 1e-5, 1e-5,
                           "fp32 rows " + std::to_string(m)));
   }
+  // A bias that broadcasts (one value) is added after the product, not read as 70 values.
+  auto x = torch::randn({5, 45}).to(torch::kBFloat16), one = torch::randn({1}).to(torch::kBFloat16);
+  EXPECT_TRUE(all_close(packed.linear(x, one).to(torch::kFloat32),
+                        torch::nn::functional::linear(x.to(torch::kFloat32), wf) + one.to(torch::kFloat32), 1e-3,
+                        2.0 / 256, "broadcast bias"));
 }
 
 // The dot kernel (bf16 pairs summed into fp32) against the fp32 product of the same bf16 values,
