@@ -16,14 +16,17 @@ int64_t bf16_panels_size(int64_t n, int64_t k);
 // w: [n, k] bf16 bit patterns (row-major) → panels[((jp·kp + p)·32 + c)·2 + e] = W[32·jp + c, 2p + e],
 // zero beyond n and k (kp = ceil(k/2)).
 void pack_bf16_panels(const uint16_t* w, int64_t n, int64_t k, uint16_t* panels);
+// An int8 weight [n, k] with one scale per row, widened to bf16 panels as torch rounds it:
+// bf16(scale[j] · w[j·k + p]). Long inputs meet int8 weights this way, one block of rows per call.
+void pack_int8_panels(const int8_t* w, const float* scale, int64_t n, int64_t k, uint16_t* panels);
 // Rows [first, first + count) of the weight back as [count, k] (embedding lookups, dequantizing).
 void unpack_bf16_panels(const uint16_t* panels, int64_t k, int64_t first, int64_t count, uint16_t* w);
 
-// y[i·n + j] = bf16(Σ_p x[i·k + p] · W[j, p] + bias[j]) for i < m, j < n: products summed in fp32,
+// y[i·ldy + j] = bf16(Σ_p x[i·k + p] · W[j, p] + bias[j]) for i < m, j < n: products summed in fp32,
 // rounded once to nearest even (vdpbf16ps treats subnormal inputs and sums as zero, as oneDNN's
 // bf16 GEMM on the same instruction does). bias: n bf16 values or null. Split over the OpenMP threads; only
 // where using_avx512_bf16().
 void bf16_panel_gemm(const uint16_t* x, int64_t m, int64_t k, const uint16_t* panels, int64_t n, const uint16_t* bias,
-                     uint16_t* y);
+                     uint16_t* y, int64_t ldy);
 
 }  // namespace medvqa::model::kernels

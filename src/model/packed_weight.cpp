@@ -120,10 +120,25 @@ torch::Dtype PackedWeight::gemm_dtype(torch::Dtype input_dtype) {
 torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
   if (format_ == WeightFormat::kBFloat16 && x.scalar_type() == torch::kBFloat16 && !panels_)
     return torch::mm(x, data_.t());
-  // Blocks of ~4 MiB of widened weights: GEMM-speed products without a full wide copy.
   const int64_t k = in_features(), n = out_features();
+  if (format_ == WeightFormat::kInt8 && x.scalar_type() == torch::kBFloat16 && kernels::using_avx512_bf16()) {
+    // Blocks of ~2 MiB of widened weights, as panels: the panel GEMM instead of widening to rows
+    // and oneDNN reordering them again.
+    const int64_t rows = std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(k, 1));
+    const int64_t block = rows / kernels::kPanelRows * kernels::kPanelRows;
+    auto y = torch::empty({x.size(0), n}, torch::kBFloat16);
+    auto panels = torch::empty({kernels::bf16_panels_size(std::min(block, n), k)}, torch::kBFloat16);
+    for (int64_t first = 0; first < n; first += block) {
+      const int64_t count = std::min(block, n - first);
+      kernels::pack_int8_panels(data_.data_ptr<int8_t>() + first * k, scale_.data_ptr<float>() + first, count, k,
+                                bf16_bits(panels));
+      kernels::bf16_panel_gemm(bf16_bits(x), x.size(0), k, bf16_bits(panels), count, nullptr, bf16_bits(y) + first, n);
+    }
+    return y;
+  }
+  // Blocks of ~4 MiB of widened weights: GEMM-speed products without a full wide copy.
   auto y = torch::empty({x.size(0), n}, x.options());
-  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / k);
+  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(k, 1));
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first);
     y.narrow(1, first, count).copy_(torch::mm(x, widen(first, count, x.scalar_type()).t()));
@@ -173,7 +188,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
     auto y = torch::empty({m, n}, torch::kBFloat16);
     auto b = bias.defined() ? bias.contiguous() : bias;
     kernels::bf16_panel_gemm(bf16_bits(x2), m, k, bf16_bits(data_), n, b.defined() ? bf16_bits(b) : nullptr,
-                             bf16_bits(y));
+                             bf16_bits(y), n);
     return y.view(sizes);
   }
   torch::Tensor y;

@@ -51,7 +51,7 @@ TEST(Bf16PanelGemm, IsTheFp32ProductOfTheBf16ValuesRoundedOnce) {
           auto panels = pack(w);
           // The output with a guard after it: the masked stores write n columns, no more.
           auto out = torch::full({m * n + 64}, 7.0, torch::kBFloat16);
-          bf16_panel_gemm(bits(x), m, k, bits(panels), n, with_bias ? bits(b) : nullptr, bits(out));
+          bf16_panel_gemm(bits(x), m, k, bits(panels), n, with_bias ? bits(b) : nullptr, bits(out), n);
           auto expected = torch::mm(x.to(torch::kFloat32), w.to(torch::kFloat32).t());
           if (with_bias) expected += b.to(torch::kFloat32);
           const auto name = "m " + std::to_string(m) + " k " + std::to_string(k) + " n " + std::to_string(n) +
@@ -62,6 +62,35 @@ TEST(Bf16PanelGemm, IsTheFp32ProductOfTheBf16ValuesRoundedOnce) {
           EXPECT_TRUE(testing::all_close(y, expected, 1e-4, 1.0 / 256, name));
           EXPECT_TRUE(torch::equal(out.narrow(0, m * n, 64), torch::full({64}, 7.0, torch::kBFloat16))) << name;
         }
+}
+
+// Output columns [0, n) of rows ldy apart: the columns in between keep their values.
+TEST(Bf16PanelGemm, WritesRowsOfAWiderOutput) {
+  if (!using_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  torch::manual_seed(8);
+  const int64_t m = 11, k = 40, n = 35, ldy = 50;
+  auto x = torch::randn({m, k}).to(torch::kBFloat16), w = torch::randn({n, k}).to(torch::kBFloat16);
+  auto panels = pack(w);
+  auto out = torch::full({m, ldy}, 7.0, torch::kBFloat16);
+  bf16_panel_gemm(bits(x), m, k, bits(panels), n, nullptr, bits(out), ldy);
+  auto expected = torch::mm(x.to(torch::kFloat32), w.to(torch::kFloat32).t());
+  EXPECT_TRUE(testing::all_close(out.narrow(1, 0, n).to(torch::kFloat32), expected, 1e-4, 1.0 / 256, "columns"));
+  EXPECT_TRUE(torch::equal(out.narrow(1, n, ldy - n), torch::full({m, ldy - n}, 7.0, torch::kBFloat16)));
+}
+
+// int8 rows widened into panels hold what torch's widening gives (int8 → fp32, times the row's
+// scale, rounded to bf16), for every remainder of 16 pairs and 32 rows.
+TEST(Bf16Panels, Int8RowsWidenAsTorchRoundsThem) {
+  torch::manual_seed(4);
+  for (int64_t n : {1, 31, 33, 70})
+    for (int64_t k : {1, 2, 7, 33, 64}) {
+      auto q = torch::randint(-127, 128, {n, k}).to(torch::kInt8);
+      auto scale = (torch::rand({n}) + 0.1) / 127.0;
+      auto widened = (q.to(torch::kFloat32) * scale.unsqueeze(1)).to(torch::kBFloat16);
+      auto panels = torch::full({bf16_panels_size(n, k)}, 3.0, torch::kBFloat16);
+      pack_int8_panels(q.data_ptr<int8_t>(), scale.data_ptr<float>(), n, k, bits(panels));
+      EXPECT_TRUE(torch::equal(panels, pack(widened))) << n << " x " << k;
+    }
 }
 
 }  // namespace
