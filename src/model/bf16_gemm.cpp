@@ -136,35 +136,53 @@ void transpose16x16(__m512i r[16]) {
   }
 }
 
-// One panel of an int8 weight widened to bf16: rows 0 .. rows of w (the rest of the panel's 32
-// zero). For 16 rows and 16 pairs at a time, each row's 32 values become 16 bf16 pairs (fp32
-// products with the row's scale, rounded to nearest even); transposed, each pair's 16 rows are
-// one 64-byte store. (Scattering each row's pairs into place instead made the whole int8 product
-// at 32 rows 217-223 GFLOP/s against 314-325.)
-void int8_panel_avx512(const int8_t* w, const float* scale, int64_t rows, int64_t k, uint16_t* panel) {
+// One panel from rows 0 .. rows of a weight (the rest of the panel's 32 zero). For 16 rows and 16
+// pairs at a time, pairs(row, p0, mask) gives a row's 16 bf16 pairs from pair p0 (its 32 values,
+// `mask` covering those within the row); transposed, each pair's 16 rows are one 64-byte store.
+// (Scattering each row's pairs into place instead made the whole int8 product at 32 rows 217-223
+// GFLOP/s against 314-325.)
+template <typename Pairs>
+void write_panel(int64_t rows, int64_t k, uint16_t* panel, const Pairs& pairs_of_row) {
   const int64_t kp = pairs(k);
   for (int64_t p0 = 0; p0 < kp; p0 += 16) {
     const int64_t values = std::min<int64_t>(32, k - 2 * p0), lines = std::min<int64_t>(16, kp - p0);
-    const __mmask32 load = values == 32 ? ~__mmask32(0) : (__mmask32(1) << values) - 1;
+    const __mmask32 mask = values == 32 ? ~__mmask32(0) : (__mmask32(1) << values) - 1;
     for (int64_t half = 0; half < kPanelRows; half += 16) {
       __m512i r[16];
 #pragma GCC unroll 16
-      for (int64_t c = 0; c < 16; ++c) {
-        const int64_t row = half + c;
-        if (row >= rows) {
-          r[c] = _mm512_setzero_si512();
-          continue;
-        }
-        const __m512 s = _mm512_set1_ps(scale[row]);
-        const __m256i q = _mm256_maskz_loadu_epi8(load, w + row * k + 2 * p0);
-        const __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), s);
-        const __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), s);
-        r[c] = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-      }
+      for (int64_t c = 0; c < 16; ++c)
+        r[c] = half + c < rows ? pairs_of_row(half + c, p0, mask) : _mm512_setzero_si512();
       transpose16x16(r);
       for (int64_t u = 0; u < lines; ++u) _mm512_storeu_si512(panel + ((p0 + u) * kPanelRows + half) * 2, r[u]);
     }
   }
+}
+
+// Every panel of an [n, k] weight, split over the OpenMP threads.
+template <typename Pairs>
+void write_panels(int64_t n, int64_t k, uint16_t* out, const Pairs& pairs_of_row) {
+  const int64_t np = panels(n), panel_size = pairs(k) * kPanelRows * 2;
+#pragma omp parallel for schedule(static) if (np > 1)
+  for (int64_t jp = 0; jp < np; ++jp)
+    write_panel(std::min(kPanelRows, n - jp * kPanelRows), k, out + jp * panel_size,
+                [&](int64_t row, int64_t p0, __mmask32 mask) { return pairs_of_row(jp * kPanelRows + row, p0, mask); });
+}
+
+void pack_bf16_panels_avx512(const uint16_t* w, int64_t n, int64_t k, uint16_t* out) {
+  write_panels(n, k, out, [&](int64_t j, int64_t p0, __mmask32 mask) {
+    return _mm512_maskz_loadu_epi16(mask, w + j * k + 2 * p0);
+  });
+}
+
+// int8 values times the row's scale in fp32, rounded to bf16 pairs.
+void pack_int8_panels_avx512(const int8_t* w, const float* scale, int64_t n, int64_t k, uint16_t* out) {
+  write_panels(n, k, out, [&](int64_t j, int64_t p0, __mmask32 mask) {
+    const __m512 s = _mm512_set1_ps(scale[j]);
+    const __m256i q = _mm256_maskz_loadu_epi8(mask, w + j * k + 2 * p0);
+    const __m512 lo = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(q))), s);
+    const __m512 hi = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(q, 1))), s);
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+  });
 }
 
 // Work items: one panel times up to 64 input rows (with 768 features, 96 KiB of inputs, in L2),
@@ -179,25 +197,18 @@ constexpr int64_t kChunkRows = 64;
 int64_t bf16_panels_size(int64_t n, int64_t k) { return panels(n) * pairs(k) * kPanelRows * 2; }
 
 void pack_bf16_panels(const uint16_t* w, int64_t n, int64_t k, uint16_t* out) {
+#ifdef MEDVQA_X86
+  if (using_avx512_bf16()) return pack_bf16_panels_avx512(w, n, k, out);
+#endif
   const int64_t kp = pairs(k);
   std::fill(out, out + bf16_panels_size(n, k), uint16_t(0));
-  split(n, kPanelRows, [&](int64_t first, int64_t last) {
-    for (int64_t j = first; j < last; ++j)
-      for (int64_t p = 0; p < k; ++p) out[panel_index(j, p, kp)] = w[j * k + p];
-  });
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) out[panel_index(j, p, kp)] = w[j * k + p];
 }
 
 void pack_int8_panels(const int8_t* w, const float* scale, int64_t n, int64_t k, uint16_t* out) {
-  const int64_t panel_size = pairs(k) * kPanelRows * 2;
 #ifdef MEDVQA_X86
-  if (using_avx512_bf16()) {
-    const int64_t np = panels(n);
-#pragma omp parallel for schedule(static) if (np > 1)
-    for (int64_t jp = 0; jp < np; ++jp)
-      int8_panel_avx512(w + jp * kPanelRows * k, scale + jp * kPanelRows, std::min(kPanelRows, n - jp * kPanelRows),
-                        k, out + jp * panel_size);
-    return;
-  }
+  if (using_avx512_bf16()) return pack_int8_panels_avx512(w, scale, n, k, out);
 #endif
   const int64_t kp = pairs(k);
   std::fill(out, out + bf16_panels_size(n, k), uint16_t(0));

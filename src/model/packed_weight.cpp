@@ -32,6 +32,8 @@ std::string weight_format_name(WeightFormat format) {
 namespace {
 const uint16_t* bf16_bits(const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
 uint16_t* bf16_bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
+// Rows of a weight widened per block for a long input's product: 1 Mi values (a few MiB).
+int64_t widened_block_rows(int64_t k) { return std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(k, 1)); }
 }  // namespace
 
 PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : format_(format) {
@@ -124,8 +126,7 @@ torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
   if (format_ == WeightFormat::kInt8 && x.scalar_type() == torch::kBFloat16 && kernels::using_avx512_bf16()) {
     // Blocks of ~2 MiB of widened weights, as panels: the panel GEMM instead of widening to rows
     // and oneDNN reordering them again.
-    const int64_t rows = std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(k, 1));
-    const int64_t block = rows / kernels::kPanelRows * kernels::kPanelRows;
+    const int64_t block = widened_block_rows(k) / kernels::kPanelRows * kernels::kPanelRows;
     auto y = torch::empty({x.size(0), n}, torch::kBFloat16);
     auto panels = torch::empty({kernels::bf16_panels_size(std::min(block, n), k)}, torch::kBFloat16);
     for (int64_t first = 0; first < n; first += block) {
@@ -138,7 +139,7 @@ torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
   }
   // Blocks of ~4 MiB of widened weights: GEMM-speed products without a full wide copy.
   auto y = torch::empty({x.size(0), n}, x.options());
-  const int64_t block = std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(k, 1));
+  const int64_t block = widened_block_rows(k);
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first);
     y.narrow(1, first, count).copy_(torch::mm(x, widen(first, count, x.scalar_type()).t()));
