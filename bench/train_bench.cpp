@@ -65,7 +65,7 @@ void small_preset(const Context& ctx) {
       optimizer.zero_grad();
       torch::Tensor loss;
       {
-        train::AutocastGuard autocast(bf16);
+        train::AutocastGuard autocast(bf16, torch::kCPU);
         loss = train::answer_token_losses(m, b).mean();
       }
       loss.backward();

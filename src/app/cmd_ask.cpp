@@ -4,7 +4,7 @@
 #include <optional>
 
 #include "app/commands.h"
-#include "app/precision.h"
+#include "app/model_options.h"
 #include "image/image.h"
 #include "infer/answerer.h"
 
@@ -13,7 +13,7 @@ namespace medvqa::app {
 Command add_ask(CLI::App& root) {
   struct Options {
     std::string model, image, question, window;
-    PrecisionOptions precision;
+    ModelOptions model_options;
     std::optional<double> window_center, window_width;
     int max_new_tokens = 0, threads = 0, frame = -1;
     double temperature = 0;
@@ -32,7 +32,7 @@ Command add_ask(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Longest answer in tokens (default: the model's)");
   cmd->add_option("--temperature", o->temperature, "Sampling temperature; 0 answers greedily")->check(CLI::Range(0.0, 10.0));
-  add_precision_options(cmd, o->precision);
+  add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--json", o->json, "Print a JSON object instead of text");
   cmd->add_flag("--rank-closed", o->rank_closed,
@@ -40,7 +40,7 @@ Command add_ask(CLI::App& root) {
   return {cmd, [o]() {
     set_threads(o->threads);
     std::string dir = o->model.empty() ? default_model_dir() : o->model;
-    auto answerer = load_answerer(dir, o->precision);
+    auto answerer = load_answerer(dir, o->model_options);
     image::DecodeOptions decode;
     decode.window = image::choose_window(o->window, o->window_center, o->window_width);
     decode.frame = o->frame;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "app/commands.h"
-#include "app/precision.h"
+#include "app/model_options.h"
 #include "data/readers.h"
 #include "data/split.h"
 #include "eval/report.h"
@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 struct Options {
   std::string model, dataset, questions, images, lang = "en", holdout_side = "val";
-  PrecisionOptions precision;
+  ModelOptions model_options;
   std::vector<std::string> train_answers;
   double holdout_fraction = 0;
   uint64_t holdout_seed = 0;
@@ -142,7 +142,7 @@ int run(const Options& o) {
   auto candidates = candidate_answers(o, read);
 
   const std::string model_dir = o.model.empty() ? default_model_dir() : o.model;
-  auto answerer = load_answerer(model_dir, o.precision);
+  auto answerer = load_answerer(model_dir, o.model_options);
   infer::AnswerOptions answer_options;
   answer_options.rank_closed = o.rank_closed;
   auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options);
@@ -198,7 +198,7 @@ Command add_eval(CLI::App& root) {
   cmd->add_option("--holdout-seed", o->holdout_seed, "Seed of the holdout split (default: 0)")->needs(fraction);
   cmd->add_option("--limit", o->limit, "Evaluate only the first N questions (default: all)");
   cmd->add_option("--batch-size", o->batch_size, "Questions per model call (default: 8)")->check(CLI::PositiveNumber);
-  add_precision_options(cmd, o->precision);
+  add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--rank-closed", o->rank_closed,
                 "Answer closed questions with the most likely candidate (yes/no, or the options of an "

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "app/commands.h"
-#include "app/precision.h"
+#include "app/model_options.h"
 #include "infer/answerer.h"
 #include "serve/server.h"
 
@@ -15,7 +15,7 @@ namespace medvqa::app {
 Command add_serve(CLI::App& root) {
   struct Options {
     std::string model, web;
-    PrecisionOptions precision;
+    ModelOptions model_options;
     serve::ServerOptions server;
     int64_t max_wait_ms = 10;
     int threads = 0;
@@ -38,7 +38,7 @@ Command add_serve(CLI::App& root) {
   cmd->add_option("--max-body-bytes", o->server.max_body_bytes, "Largest request body in bytes (default 32 MiB)");
   cmd->add_option("--max-pixels", o->server.max_pixels, "Largest image in pixels (default 40 million)");
   cmd->add_option("--web", o->web, "The web page's folder (default: the project's web/)");
-  add_precision_options(cmd, o->precision);
+  add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads for the model (default: all cores)");
   return {cmd, [o]() {
     // SIGTERM and SIGINT go to one thread that stops the server; every other thread (HTTP
@@ -51,7 +51,7 @@ Command add_serve(CLI::App& root) {
 
     set_threads(o->threads);
     const std::string dir = o->model.empty() ? default_model_dir() : o->model;
-    auto answerer = load_answerer(dir, o->precision);
+    auto answerer = load_answerer(dir, o->model_options);
     auto options = o->server;
     options.batching.max_wait = std::chrono::milliseconds(o->max_wait_ms);
     options.web_dir = o->web.empty() ? default_web_dir() : o->web;

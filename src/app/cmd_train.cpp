@@ -8,7 +8,7 @@ namespace medvqa::app {
 
 Command add_train(CLI::App& root) {
   struct Options {
-    std::string config;
+    std::string config, device;
     bool resume = false;
     int threads = 0;
     int nproc = 1;
@@ -22,6 +22,9 @@ Command add_train(CLI::App& root) {
   cmd->add_option("--config", o->config, "Stage config, e.g. configs/train/small-3-slake-vqa-rad.json")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("--device", o->device,
+                  "cpu, cuda or cuda:N (default: the config's device, else cpu); data-parallel ranks given cuda "
+                  "take cuda:LOCAL_RANK");
   cmd->add_flag("--resume", o->resume, "Continue from the run's last checkpoint (exactly where it stopped)");
   cmd->add_option("--threads", o->threads, "CPU threads per process (default: the config's, else the cores / nproc)");
   cmd->add_option("--nproc", o->nproc,
@@ -33,10 +36,12 @@ Command add_train(CLI::App& root) {
       std::vector<std::string> args = {"train", "--config", o->config};
       if (o->resume) args.push_back("--resume");
       if (o->threads > 0) args.insert(args.end(), {"--threads", std::to_string(o->threads)});
+      if (!o->device.empty()) args.insert(args.end(), {"--device", o->device});
       return train::launch_local_workers(o->nproc, args);
     }
     auto config = train::TrainConfig::from_file(o->config);
     if (o->threads > 0) config.threads = o->threads;
+    if (!o->device.empty()) config.device = o->device;
     std::shared_ptr<train::Communicator> communicator;
     if (env.world_size > 1) communicator = std::make_shared<train::Communicator>(env);
     train::Trainer trainer(config, true, communicator);

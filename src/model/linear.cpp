@@ -1,12 +1,12 @@
 #include "model/linear.h"
 
-#include <ATen/autocast_mode.h>
 #include <ATen/record_function.h>
 
 #include <cmath>
 #include <limits>
 
 #include "io/error.h"
+#include "model/autocast.h"
 #include "model/bf16_kernels.h"
 #include "model/packed_kernels.h"
 
@@ -32,7 +32,7 @@ constexpr int64_t kFp32KernelRows = 24;
 bool few_rows_for_kernels(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (x.scalar_type() != torch::kFloat32 || weight.scalar_type() != torch::kFloat32 || !x.device().is_cpu() ||
       !weight.device().is_cpu() || !weight.is_contiguous() || weight.dim() != 2 || x.dim() == 0 ||
-      x.size(-1) != weight.size(1) || at::autocast::is_cpu_enabled())
+      x.size(-1) != weight.size(1) || autocast_enabled(c10::DeviceType::CPU))
     return false;
   if (grad_needed(x, weight, bias)) return false;
   const int64_t m = x.size(-1) > 0 ? x.numel() / x.size(-1) : 0;
@@ -51,14 +51,14 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool with_bias) : in_features(in
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
   if (bf16_dot_applies(x, weight) && (!bias.defined() || bias.scalar_type() == torch::kBFloat16) &&
-      !at::autocast::is_cpu_enabled() && !grad_needed(x, weight, bias)) {
+      !autocast_enabled(c10::DeviceType::CPU) && !grad_needed(x, weight, bias)) {
     auto y = bf16_dot_product(x, weight);
     if (bias.defined()) y.add_(bias);  // a bf16 bias widens exactly inside the add
     return y.to(torch::kBFloat16);
   }
   // Autocast and mixed dtypes stay with F::linear, which casts as autocast requires.
   if (x.dim() >= 1 && x.numel() == x.size(-1) && x.numel() > 0 && x.scalar_type() == weight.scalar_type() &&
-      !at::autocast::is_cpu_enabled()) {
+      !autocast_enabled(x.device().type())) {
     auto sizes = x.sizes().vec();
     sizes.back() = weight.size(0);
     auto y = torch::mv(weight, x.reshape({-1}));

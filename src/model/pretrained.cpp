@@ -1,6 +1,9 @@
 #include "model/pretrained.h"
 
+#include <torch/cuda.h>
+
 #include <filesystem>
+#include <optional>
 
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
@@ -39,6 +42,24 @@ torch::Dtype parse_dtype(const std::string& name) {
   if (name == "float32" || name == "fp32" || name == "f32") return torch::kFloat32;
   if (name == "bfloat16" || name == "bf16") return torch::kBFloat16;
   throw Error("unknown dtype '" + name + "' (use float32 or bfloat16)");
+}
+
+torch::Device parse_device(const std::string& name) {
+  std::optional<torch::Device> device;
+  try {
+    device.emplace(name);
+  } catch (const c10::Error&) {
+  }
+  if (!device || !(device->is_cpu() || device->is_cuda()))
+    throw Error("unknown device '" + name + "' (use cpu, cuda or cuda:N)");
+  if (device->is_cpu()) return torch::kCPU;
+  const int64_t count = torch::cuda::is_available() ? int64_t(torch::cuda::device_count()) : 0;
+  if (count == 0)
+    throw Error("device '" + name + "': no CUDA device is usable here (this libtorch is built without CUDA, as "
+                "Debian's is, or the machine has no GPU); build against a CUDA libtorch to compute on a GPU");
+  if (device->has_index() && device->index() >= count)
+    throw Error("device '" + name + "': this machine has " + std::to_string(count) + " CUDA device(s)");
+  return *device;
 }
 
 BloomForCausalLM load_bloom(const std::string& dir, torch::Dtype dtype, torch::Device device) {

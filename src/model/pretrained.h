@@ -44,5 +44,8 @@ void save_medvqa(MedVqaModel& model, const std::string& dir, torch::Dtype dtype 
                  const LoraConfig* lora = nullptr);
 
 torch::Dtype parse_dtype(const std::string& name);  // "float32"/"fp32", "bfloat16"/"bf16"
+// "cpu", "cuda" or "cuda:N"; throws naming the problem where this build of libtorch or this
+// machine has no such device.
+torch::Device parse_device(const std::string& name);
 
 }  // namespace medvqa::model

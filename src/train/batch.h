@@ -36,6 +36,9 @@ struct Batch {
   torch::Tensor input_ids;       // [B,T]
   torch::Tensor attention_mask;  // [B,T]
   torch::Tensor labels;          // [B,T]
+  Batch to(torch::Device device) const {
+    return {pixels.to(device), input_ids.to(device), attention_mask.to(device), labels.to(device)};
+  }
 };
 
 struct Augmentation {

@@ -95,6 +95,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   read(j, "grad_accum", c.grad_accum);
   read(j, "grad_clip", c.grad_clip);
   read(j, "dtype", c.dtype);
+  read(j, "device", c.device);
   read(j, "seed", c.seed);
   read(j, "threads", c.threads);
   read(j, "loader_threads", c.loader_threads);
@@ -162,6 +163,7 @@ json TrainConfig::to_json() const {
             {"grad_accum", grad_accum},
             {"grad_clip", grad_clip},
             {"dtype", dtype},
+            {"device", device},
             {"seed", seed},
             {"threads", threads},
             {"loader_threads", loader_threads},

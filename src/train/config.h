@@ -60,6 +60,8 @@ struct TrainConfig {
   int64_t grad_accum = 1;
   double grad_clip = 1.0;
   std::string dtype = "float32";  // "bfloat16": autocast matmuls to bf16, fp32 master weights
+  // "cpu", "cuda" or "cuda:N". Data-parallel ranks given "cuda" take cuda:LOCAL_RANK.
+  std::string device = "cpu";
   uint64_t seed = 0;
   int threads = 0;
   int loader_threads = 2;

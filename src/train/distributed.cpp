@@ -117,20 +117,23 @@ Communicator::~Communicator() = default;
 void Communicator::all_reduce_sum(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) {
   size_t i = 0;
   while (i < tensors.size()) {
-    // A bucket: consecutive tensors of one dtype, up to bucket_bytes (at least one tensor).
+    // A bucket: consecutive tensors of one dtype and device, up to bucket_bytes (at least one).
     size_t end = i;
     int64_t bytes = 0;
     while (end < tensors.size() && tensors[end].scalar_type() == tensors[i].scalar_type() &&
+           tensors[end].device() == tensors[i].device() &&
            (end == i || bytes + tensors[end].nbytes() <= size_t(bucket_bytes)))
       bytes += int64_t(tensors[end++].nbytes());
     std::vector<torch::Tensor> flat_parts;
     for (size_t k = i; k < end; ++k) flat_parts.push_back(tensors[k].reshape({-1}));
-    std::vector<torch::Tensor> bucket = {torch::cat(flat_parts).contiguous()};
+    // Gloo reduces host memory: a GPU bucket travels through a CPU copy.
+    std::vector<torch::Tensor> bucket = {torch::cat(flat_parts).to(torch::kCPU).contiguous()};
     impl_->group->allreduce(bucket)->wait();
+    auto reduced = bucket[0].to(tensors[i].device());
     int64_t offset = 0;
     for (size_t k = i; k < end; ++k) {
       int64_t n = tensors[k].numel();
-      tensors[k].copy_(bucket[0].narrow(0, offset, n).view(tensors[k].sizes()));
+      tensors[k].copy_(reduced.narrow(0, offset, n).view(tensors[k].sizes()));
       offset += n;
     }
     i = end;
@@ -147,7 +150,7 @@ void Communicator::broadcast(const std::vector<torch::Tensor>& tensors, int root
   c10d::BroadcastOptions options;
   options.rootRank = root;
   for (const auto& t : tensors) {
-    std::vector<torch::Tensor> one = {t.is_contiguous() ? t : t.contiguous()};
+    std::vector<torch::Tensor> one = {t.to(torch::kCPU).contiguous()};
     impl_->group->broadcast(one, options)->wait();
     if (!one[0].is_same(t)) t.copy_(one[0]);
   }

@@ -20,8 +20,8 @@ struct DistributedEnv {
   static DistributedEnv from_environment();
 };
 
-// The collectives data-parallel training needs, over c10d: Gloo for CPU tensors (a CUDA build
-// of libtorch reduces CPU copies the same way). Rank 0 hosts the rendezvous store.
+// The collectives data-parallel training needs, over c10d's Gloo, which reduces host memory:
+// tensors on a GPU travel through CPU copies. Rank 0 hosts the rendezvous store.
 class Communicator {
  public:
   explicit Communicator(const DistributedEnv& env,
@@ -32,6 +32,7 @@ class Communicator {
 
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
+  int local_rank() const { return env_.local_rank; }
 
   // Sums the tensors across ranks in place. Tensors travel in flat buckets of about
   // `bucket_bytes` (one collective per bucket instead of one per parameter).

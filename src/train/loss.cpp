@@ -1,18 +1,18 @@
 #include "train/loss.h"
 
-#include <ATen/autocast_mode.h>
+#include "model/autocast.h"
 
 namespace medvqa::train {
 
-AutocastGuard::AutocastGuard(bool enabled) : enabled_(enabled) {
+AutocastGuard::AutocastGuard(bool enabled, torch::Device device) : enabled_(enabled), type_(device.type()) {
   if (!enabled_) return;
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  at::autocast::set_cpu_enabled(true);
+  was_enabled_ = model::autocast_enabled(type_);
+  model::set_autocast(type_, true, at::kBFloat16);
 }
 
 AutocastGuard::~AutocastGuard() {
-  if (!enabled_) return;
-  at::autocast::set_cpu_enabled(false);
+  if (!enabled_ || was_enabled_) return;
+  model::set_autocast(type_, false, at::kBFloat16);
   at::autocast::clear_cache();
 }
 

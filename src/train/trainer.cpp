@@ -1,5 +1,8 @@
 #include "train/trainer.h"
 
+#include <c10/core/impl/VirtualGuardImpl.h>
+#include <torch/cuda.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -66,6 +69,16 @@ fs::path existing_directory(const fs::path& dir) {
   return fs::exists(old) ? old : fs::path();
 }
 
+// The config's device; a data-parallel rank given "cuda" takes the GPU of its local rank.
+torch::Device training_device(const std::string& name, int local_rank) {
+  auto device = model::parse_device(name);
+  if (device.is_cuda() && !device.has_index())
+    device = {torch::kCUDA, torch::DeviceIndex(local_rank % int(torch::cuda::device_count()))};
+  // Made current, so that this process touches no other GPU (allocations, kernels, context).
+  if (device.is_cuda()) c10::impl::VirtualGuardImpl(device.type()).setDevice(device);
+  return device;
+}
+
 std::string format_duration(double seconds) {
   int64_t s = int64_t(seconds);
   std::ostringstream out;
@@ -76,7 +89,10 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator> communicator)
-    : config_(std::move(config)), verbose_(verbose), communicator_(std::move(communicator)) {
+    : config_(std::move(config)),
+      verbose_(verbose),
+      communicator_(std::move(communicator)),
+      device_(training_device(config_.device, communicator_ ? communicator_->local_rank() : 0)) {
   if (!is_writer()) verbose_ = false;
   if (config_.threads > 0) torch::set_num_threads(config_.threads);
   if (!config_.init_model.empty()) {
@@ -95,6 +111,7 @@ Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator>
   } else if (config_.lora) {
     model::add_lora(*model_->language_model, *config_.lora);
   }
+  model_->to(device_);
   model_->train();
 
   const auto& v = model_->config.vision;
@@ -195,8 +212,8 @@ Batch Trainer::next_batch() {
 }
 
 torch::Tensor Trainer::token_losses(const Batch& batch) {
-  AutocastGuard autocast(config_.dtype == "bfloat16");
-  return answer_token_losses(model_, batch);
+  AutocastGuard autocast(config_.dtype == "bfloat16", device_);
+  return answer_token_losses(model_, batch.to(device_));
 }
 
 StepMetrics Trainer::step() {
@@ -261,7 +278,9 @@ EvalMetrics Trainer::evaluate(int64_t limit) {
       samples.push_back(&validation_[i]);
       tokens.push_back(&validation_tokens_[i]);
     }
-    auto batch = make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, nullptr);
+    auto batch = make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_,
+                            nullptr)
+                     .to(device_);
     loss_sum += token_losses(batch).mean().item<double>();
     ++batches;
     if (samples.front()->question.empty()) continue;  // captions: loss only
@@ -282,13 +301,14 @@ EvalMetrics Trainer::evaluate(int64_t limit) {
     g.pad_token_id = model_->config.text.pad_token_id;
     torch::Tensor out;
     {
-      AutocastGuard autocast(config_.dtype == "bfloat16");
-      out = model_->generate(batch.pixels, ids, mask, g).tokens;
+      AutocastGuard autocast(config_.dtype == "bfloat16", device_);
+      out = model_->generate(batch.pixels, ids.to(device_), mask.to(device_), g).tokens.to(torch::kCPU);
     }
+    auto rows = out.accessor<int64_t, 2>();
     for (size_t i = 0; i < samples.size(); ++i) {
       std::vector<int64_t> answer;
       for (int64_t j = 0; j < out.size(1); ++j) {
-        int64_t t = out[int64_t(i)][j].item<int64_t>();
+        int64_t t = rows[int64_t(i)][j];
         if (t == g.eos_token_id || t == g.pad_token_id) break;
         answer.push_back(t);
       }
@@ -340,7 +360,7 @@ void Trainer::load_checkpoint() {
     if (t == nullptr) throw Error((dir / "model").string() + ": checkpoint lacks " + p.key());
     p.value().copy_(*t);
   }
-  torch::load(*optimizer_, (dir / "optimizer.pt").string());
+  torch::load(*optimizer_, (dir / "optimizer.pt").string(), device_);
   state_.step = s.at("step").get<int64_t>();
   state_.epoch = s.at("epoch").get<int64_t>();
   state_.cursor = s.at("cursor").get<int64_t>();

@@ -65,6 +65,7 @@ class Trainer {
 
   const TrainerState& state() const { return state_; }
   model::MedVqaModel& model() { return model_; }
+  torch::Device device() const { return device_; }
   const std::vector<std::pair<std::string, torch::Tensor>>& trainable() const { return trainable_; }
 
  private:
@@ -81,6 +82,7 @@ class Trainer {
   TrainConfig config_;
   bool verbose_;
   std::shared_ptr<Communicator> communicator_;
+  torch::Device device_;
   model::MedVqaModel model_{nullptr};
   std::optional<text::Tokenizer> tokenizer_;
   image::PreprocessConfig preprocess_;

@@ -78,6 +78,15 @@ TEST_F(Cli, AskWithPackedWeights) {
   EXPECT_NE(bad.output.find("--weights"), std::string::npos) << bad.output;
 }
 
+TEST_F(Cli, AskTakesTheDeviceToComputeOn) {
+  const std::string image = testing::data_root() + "/slake/imgs/xmlab69/source.jpg";
+  auto cpu = medvqa("ask --model " + model_ + " --image " + image + " -q 'Is it normal?' --device cpu");
+  EXPECT_EQ(cpu.status, 0) << cpu.output;
+  auto bad = medvqa("ask --model " + model_ + " --image " + image + " -q 'Is it normal?' --device gpu");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("unknown device 'gpu'"), std::string::npos) << bad.output;
+}
+
 TEST_F(Cli, BadInputGivesAClearErrorAndExitCode1) {
   std::string image = first_image(testing::data_root() + "/vqa-rad/images");
   auto empty = medvqa("ask --model " + model_ + " --image " + image + " --question '   '");

@@ -134,6 +134,21 @@ TEST(TrainConfigTest, ErrorsNameTheProblem) {
   EXPECT_THROW(TrainConfig::from_json(j, ""), Error);
 }
 
+TEST(Trainer, DeviceComesFromTheConfigAndABadOneIsAClearError) {
+  testing::TempDir tmp;
+  auto config = tiny_config(tmp.path(), 1);
+  EXPECT_EQ(config.device, "cpu");
+  config.device = "cpu";
+  EXPECT_EQ(TrainConfig::from_json(config.to_json(), "").device, "cpu");
+  config.device = "gpu";
+  try {
+    Trainer trainer(config, /*verbose=*/false);
+    ADD_FAILURE() << "a trainer on device 'gpu' was built";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown device 'gpu'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Schedule, WarmupThenCosine) {
   EXPECT_DOUBLE_EQ(learning_rate(0, 1.0, 10, 110, 0.1), 0.1);
   EXPECT_DOUBLE_EQ(learning_rate(9, 1.0, 10, 110, 0.1), 1.0);
