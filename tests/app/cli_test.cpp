@@ -1,5 +1,6 @@
 // The medvqa executable end to end: subcommands, exit codes and error messages.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <cstdio>

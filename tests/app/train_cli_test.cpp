@@ -1,7 +1,9 @@
 // `medvqa train --nproc N`: local data-parallel workers launched by the executable itself train
 // exactly as one process with N times the batch, and only rank 0 writes.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "testing/testing.h"
