@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "io/safetensors.h"
+#include "model/fixtures.h"
 #include "model/generation.h"
 #include "model/pretrained.h"
 #include "testing/testing.h"
@@ -21,8 +22,11 @@ std::vector<std::string> bloom_dirs() {
   return testing::subdirs_with(testing::golden_root() + "/bloom", "config.json");
 }
 
-// Rows of [B,T,...] at positions where mask is 1, as [N,...]: pad positions are meaningless.
-torch::Tensor valid(const torch::Tensor& t, const torch::Tensor& mask) { return t.index({mask.to(torch::kBool)}); }
+// Rows of [B,T,...] at positions where mask is 1, as [N,...] on the CPU: pad positions are
+// meaningless.
+torch::Tensor valid(const torch::Tensor& t, const torch::Tensor& mask) {
+  return t.to(torch::kCPU).index({mask.to(torch::kCPU, torch::kBool)});
+}
 
 GenerationOptions golden_generation(const BloomConfig& c, int64_t new_tokens) {
   GenerationOptions o;
@@ -37,17 +41,18 @@ TEST(BloomGolden, DiscoversModels) { ASSERT_FALSE(bloom_dirs().empty()) << "no g
 
 TEST(BloomGolden, LogitsAndHiddenStatesMatchTransformers) {
   torch::NoGradGuard no_grad;
+  const auto device = testing::parity_device();
   for (const auto& dir : bloom_dirs()) {
     SCOPED_TRACE(dir);
-    auto lm = load_bloom(dir);
+    auto lm = load_bloom(dir, torch::kFloat32, device);
     auto in = io::SafetensorsFile::open(dir + "/inputs.safetensors");
     auto out = io::SafetensorsFile::open(dir + "/outputs.safetensors");
     const int64_t n_layer = lm->transformer->config.n_layer;
 
     // Unpadded batch, with no mask (= all ones).
-    auto ids = in.tensor("nopad.input_ids");
+    auto ids = in.tensor("nopad.input_ids").to(device);
     std::vector<torch::Tensor> hs;
-    auto mask = full_attention_mask(ids.size(0), ids.size(1), torch::kCPU);
+    auto mask = full_attention_mask(ids.size(0), ids.size(1), device);
     auto hidden = lm->transformer(lm->embed(ids), mask, nullptr, &hs);
     EXPECT_TRUE(all_close(lm->logits(hidden), out.tensor("nopad.logits"), kLogitAtol, kLogitRtol, dir + " nopad.logits"));
     EXPECT_TRUE(all_close(lm->logits(hidden), out.tensor("nopad.logits_with_ones_mask"), kLogitAtol, kLogitRtol,
@@ -59,8 +64,8 @@ TEST(BloomGolden, LogitsAndHiddenStatesMatchTransformers) {
                           dir + " nopad.last_block_output_pre_ln_f"));
 
     // Left-padded batch: compare real-token positions only.
-    auto pids = in.tensor("padded.input_ids");
-    auto pmask = in.tensor("padded.attention_mask");
+    auto pids = in.tensor("padded.input_ids").to(device);
+    auto pmask = in.tensor("padded.attention_mask").to(device);
     hs.clear();
     auto phidden = lm->transformer(lm->embed(pids), pmask, nullptr, &hs);
     EXPECT_TRUE(all_close(valid(lm->logits(phidden), pmask), valid(out.tensor("padded.logits"), pmask), kLogitAtol,
@@ -75,30 +80,32 @@ TEST(BloomGolden, LogitsAndHiddenStatesMatchTransformers) {
       if (!out.contains(key)) continue;
       auto row_mask = pmask[r].to(torch::kBool);
       auto row_ids = pids[r].index({row_mask}).unsqueeze(0);
-      auto logits = lm->forward(row_ids, full_attention_mask(1, row_ids.size(1), torch::kCPU));
+      auto logits = lm->forward(row_ids, full_attention_mask(1, row_ids.size(1), device));
       EXPECT_TRUE(all_close(logits, out.tensor(key), kLogitAtol, kLogitRtol, dir + " " + key));
     }
   }
 }
 
 TEST(BloomGolden, GreedyGenerationMatchesTransformers) {
+  const auto device = testing::parity_device();
   for (const auto& dir : bloom_dirs()) {
     SCOPED_TRACE(dir);
-    auto lm = load_bloom(dir);
+    auto lm = load_bloom(dir, torch::kFloat32, device);
     auto in = io::SafetensorsFile::open(dir + "/inputs.safetensors");
     auto out = io::SafetensorsFile::open(dir + "/outputs.safetensors");
     for (const std::string batch : {"padded", "nopad"}) {
-      auto ids = in.tensor(batch + ".input_ids");
-      auto mask = in.contains(batch + ".attention_mask") ? in.tensor(batch + ".attention_mask")
-                                                         : full_attention_mask(ids.size(0), ids.size(1), torch::kCPU);
+      auto ids = in.tensor(batch + ".input_ids").to(device);
+      auto mask = in.contains(batch + ".attention_mask") ? in.tensor(batch + ".attention_mask").to(device)
+                                                         : full_attention_mask(ids.size(0), ids.size(1), device);
       auto expected = out.tensor("generate." + batch + ".sequences");
       auto expected_new = expected.narrow(1, ids.size(1), expected.size(1) - ids.size(1));
       for (bool use_cache : {true, false}) {
         auto options = golden_generation(lm->transformer->config, expected_new.size(1));
         options.use_cache = use_cache;
         auto result = generate(lm, lm->embed(ids), mask, options);
-        EXPECT_TRUE(torch::equal(result.tokens, expected_new))
-            << batch << (use_cache ? " cached" : " uncached") << ": got " << result.tokens << " expected "
+        auto tokens = result.tokens.to(torch::kCPU);
+        EXPECT_TRUE(torch::equal(tokens, expected_new))
+            << batch << (use_cache ? " cached" : " uncached") << ": got " << tokens << " expected "
             << expected_new;
         if (use_cache && out.contains("generate." + batch + ".scores"))
           EXPECT_TRUE(all_close(torch::stack(result.scores, 1), out.tensor("generate." + batch + ".scores"), kLogitAtol,

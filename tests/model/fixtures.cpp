@@ -1,11 +1,19 @@
 #include "model/fixtures.h"
 
+#include <cstdlib>
+
 #include "io/checkpoint.h"
 #include "model/config.h"
+#include "model/pretrained.h"
 #include "model/weights.h"
 #include "testing/testing.h"
 
 namespace medvqa::testing {
+
+torch::Device parity_device() {
+  const char* name = std::getenv("MEDVQA_TEST_DEVICE");
+  return model::parse_device(name != nullptr && *name ? name : "cpu");
+}
 
 model::VisionConfig golden_vision_config(const std::string& vit_dir) {
   auto config = model::read_json_file(vit_dir + "/open_clip_config.json");
@@ -14,20 +22,20 @@ model::VisionConfig golden_vision_config(const std::string& vit_dir) {
   return model::VisionConfig::from_open_clip_json(config);
 }
 
-model::OpenClipVision load_golden_vision(const std::string& vit_dir, torch::Dtype dtype) {
+model::OpenClipVision load_golden_vision(const std::string& vit_dir, torch::Dtype dtype, torch::Device device) {
   model::OpenClipVision visual(golden_vision_config(vit_dir));
-  visual->to(dtype);
+  visual->to(device, dtype);
   model::require_complete(model::load_weights(*visual, io::load_checkpoint(vit_dir), "visual.", vit_dir), vit_dir);
   visual->eval();
   return visual;
 }
 
-model::MedVqaModel load_golden_vlm(torch::Dtype dtype) {
+model::MedVqaModel load_golden_vlm(torch::Dtype dtype, torch::Device device) {
   const std::string qdir = golden_root() + "/qformer", vdir = golden_root() + "/vit";
   auto config = model::MedVqaConfig::from_json(model::read_json_file(qdir + "/config.json"));
   config.vision = golden_vision_config(vdir);
   model::MedVqaModel m(config);
-  m->to(dtype);
+  m->to(device, dtype);
   auto state = io::load_checkpoint(qdir);
   for (auto& [k, v] : io::load_checkpoint(vdir)) state[k] = v;
   auto report = model::load_weights(*m, state, "", qdir);

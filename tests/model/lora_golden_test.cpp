@@ -3,6 +3,7 @@
 
 #include "io/error.h"
 #include "io/safetensors.h"
+#include "model/fixtures.h"
 #include "model/lora.h"
 #include "model/pretrained.h"
 #include "testing/testing.h"
@@ -20,17 +21,18 @@ void expect_matches(BloomForCausalLM& lm, const std::string& variant) {
   torch::NoGradGuard no_grad;
   auto in = io::SafetensorsFile::open(ldir() + "/inputs.safetensors");
   auto out = io::SafetensorsFile::open(ldir() + "/outputs.safetensors");
+  const auto device = lm->transformer->ln_f->weight.device();
   for (const std::string batch : {"nopad", "padded"}) {
-    auto ids = in.tensor(batch + ".input_ids");
-    auto mask = in.contains(batch + ".attention_mask") ? in.tensor(batch + ".attention_mask")
-                                                       : full_attention_mask(ids.size(0), ids.size(1), torch::kCPU);
-    auto valid = mask.to(torch::kBool);
+    auto ids = in.tensor(batch + ".input_ids").to(device);
+    auto mask = in.contains(batch + ".attention_mask") ? in.tensor(batch + ".attention_mask").to(device)
+                                                       : full_attention_mask(ids.size(0), ids.size(1), device);
+    auto valid = mask.to(torch::kCPU, torch::kBool);
     auto hidden = lm->transformer(lm->embed(ids), mask);
     const std::string key = variant + "." + batch;
-    EXPECT_TRUE(all_close(lm->logits(hidden).index({valid}), out.tensor(key + ".logits").index({valid}), kLogitAtol,
-                          kLogitRtol, key + ".logits"));
-    EXPECT_TRUE(all_close(hidden.index({valid}), out.tensor(key + ".hidden_states.last").index({valid}), kLogitAtol,
-                          kLogitRtol, key + ".hidden_states.last"));
+    EXPECT_TRUE(all_close(lm->logits(hidden).to(torch::kCPU).index({valid}), out.tensor(key + ".logits").index({valid}),
+                          kLogitAtol, kLogitRtol, key + ".logits"));
+    EXPECT_TRUE(all_close(hidden.to(torch::kCPU).index({valid}), out.tensor(key + ".hidden_states.last").index({valid}),
+                          kLogitAtol, kLogitRtol, key + ".hidden_states.last"));
     if (!out.contains(variant + ".generate." + batch + ".sequences")) continue;
     auto expected = out.tensor(variant + ".generate." + batch + ".sequences");
     GenerationOptions o;
@@ -38,19 +40,19 @@ void expect_matches(BloomForCausalLM& lm, const std::string& variant) {
     o.eos_token_id = lm->transformer->config.eos_token_id;
     o.pad_token_id = lm->transformer->config.pad_token_id;
     auto result = generate(lm, lm->embed(ids), mask, o);
-    EXPECT_TRUE(torch::equal(result.tokens, expected.narrow(1, ids.size(1), o.max_new_tokens))) << key;
+    EXPECT_TRUE(torch::equal(result.tokens.to(torch::kCPU), expected.narrow(1, ids.size(1), o.max_new_tokens))) << key;
   }
 }
 
 TEST(LoraGolden, UnmergedAdapterMatchesPeft) {
-  auto lm = load_bloom(ldir() + "/base");
+  auto lm = load_bloom(ldir() + "/base", torch::kFloat32, testing::parity_device());
   auto config = load_lora_adapter(*lm, ldir() + "/adapter");
   EXPECT_GT(config.r, 0);
   expect_matches(lm, "adapter");
 }
 
 TEST(LoraGolden, MergedAdapterMatchesMergeAndUnload) {
-  auto lm = load_bloom(ldir() + "/base");
+  auto lm = load_bloom(ldir() + "/base", torch::kFloat32, testing::parity_device());
   load_lora_adapter(*lm, ldir() + "/adapter");
   merge_lora(*lm);
   for (const auto& p : lm->named_parameters()) EXPECT_EQ(p.key().find("lora_"), std::string::npos) << p.key();
@@ -63,7 +65,7 @@ TEST(LoraGolden, MergedAdapterMatchesMergeAndUnload) {
 }
 
 TEST(LoraGolden, DisabledAdapterIsTheBaseModel) {
-  auto lm = load_bloom(ldir() + "/base");
+  auto lm = load_bloom(ldir() + "/base", torch::kFloat32, testing::parity_device());
   load_lora_adapter(*lm, ldir() + "/adapter");
   set_lora_enabled(*lm, false);
   expect_matches(lm, "base_adapter_disabled");
@@ -71,7 +73,7 @@ TEST(LoraGolden, DisabledAdapterIsTheBaseModel) {
 
 TEST(LoraGolden, SavedAdapterReloadsIdentically) {
   testing::TempDir tmp;
-  auto lm = load_bloom(ldir() + "/base");
+  auto lm = load_bloom(ldir() + "/base", torch::kFloat32, testing::parity_device());
   auto config = load_lora_adapter(*lm, ldir() + "/adapter");
   save_lora_adapter(*lm, config, tmp.file("adapter"), "base");
   // Same keys, shapes and values as the file PEFT wrote.
@@ -82,7 +84,7 @@ TEST(LoraGolden, SavedAdapterReloadsIdentically) {
     ASSERT_TRUE(ours.contains(name)) << name;
     EXPECT_TRUE(torch::equal(ours.tensor(name), peft.tensor(name))) << name;
   }
-  auto again = load_bloom(ldir() + "/base");
+  auto again = load_bloom(ldir() + "/base", torch::kFloat32, testing::parity_device());
   auto reloaded = load_lora_adapter(*again, tmp.file("adapter"));
   EXPECT_EQ(reloaded.r, config.r);
   EXPECT_DOUBLE_EQ(reloaded.scaling(), config.scaling());

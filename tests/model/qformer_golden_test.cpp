@@ -18,7 +18,8 @@ std::string qdir() { return testing::golden_root() + "/qformer"; }
 
 TEST(QFormerGolden, MatchesTransformers) {
   torch::NoGradGuard no_grad;
-  auto m = testing::load_golden_vlm();
+  const auto device = testing::parity_device();
+  auto m = testing::load_golden_vlm(torch::kFloat32, device);
   auto in = io::SafetensorsFile::open(qdir() + "/inputs.safetensors");
   auto out = io::SafetensorsFile::open(qdir() + "/outputs.safetensors");
   int cases = 0;
@@ -27,8 +28,9 @@ TEST(QFormerGolden, MatchesTransformers) {
     if (name.rfind(prefix, 0) != 0) continue;
     ++cases;
     const std::string x = name.substr(prefix.size());
-    auto tokens = in.tensor(name);
-    torch::Tensor mask = in.contains("encoder_attention_mask_" + x) ? in.tensor("encoder_attention_mask_" + x) : torch::Tensor();
+    auto tokens = in.tensor(name).to(device);
+    torch::Tensor mask =
+        in.contains("encoder_attention_mask_" + x) ? in.tensor("encoder_attention_mask_" + x).to(device) : torch::Tensor();
     std::vector<torch::Tensor> hs;
     auto queries = m->query_tokens.expand({tokens.size(0), -1, -1});
     auto last = m->qformer(queries, tokens, mask, &hs);
@@ -47,16 +49,17 @@ TEST(QFormerGolden, MatchesTransformers) {
 
 TEST(VlmGolden, ForwardMatchesBlip2) {
   torch::NoGradGuard no_grad;
-  auto m = testing::load_golden_vlm();
+  const auto device = testing::parity_device();
+  auto m = testing::load_golden_vlm(torch::kFloat32, device);
   auto in = io::SafetensorsFile::open(qdir() + "/inputs.safetensors");
   auto out = io::SafetensorsFile::open(qdir() + "/outputs.safetensors");
-  auto pixels = in.tensor("vlm.pixel_values");
-  auto ids = in.tensor("vlm.input_ids");
+  auto pixels = in.tensor("vlm.pixel_values").to(device);
+  auto ids = in.tensor("vlm.input_ids").to(device);
   auto mask = in.tensor("vlm.attention_mask");
   auto prefix = m->image_prefix(pixels);
   EXPECT_TRUE(all_close(prefix, out.tensor("vlm.forward.language_model_inputs"), kAtol, kRtol,
                         "vlm.forward.language_model_inputs"));
-  auto logits = m->forward(pixels, ids, mask);
+  auto logits = m->forward(pixels, ids, mask.to(device)).to(torch::kCPU);
   // Pad positions of the prompt are meaningless; the queries are always real.
   auto full_mask = torch::cat({torch::ones({ids.size(0), prefix.size(1)}, mask.options()), mask}, 1).to(torch::kBool);
   EXPECT_TRUE(all_close(logits.index({full_mask}), out.tensor("vlm.forward.logits").index({full_mask}), kLogitAtol,
@@ -64,7 +67,8 @@ TEST(VlmGolden, ForwardMatchesBlip2) {
 }
 
 TEST(VlmGolden, GenerateMatchesBlip2) {
-  auto m = testing::load_golden_vlm();
+  const auto device = testing::parity_device();
+  auto m = testing::load_golden_vlm(torch::kFloat32, device);
   auto in = io::SafetensorsFile::open(qdir() + "/inputs.safetensors");
   auto out = io::SafetensorsFile::open(qdir() + "/outputs.safetensors");
   auto expected = out.tensor("vlm.generate.sequences");
@@ -75,8 +79,10 @@ TEST(VlmGolden, GenerateMatchesBlip2) {
   o.eos_token_id = m->config.text.eos_token_id;
   o.pad_token_id = m->config.text.pad_token_id;
   o.keep_scores = true;
-  auto result = m->generate(in.tensor("vlm.pixel_values"), in.tensor("vlm.input_ids"), in.tensor("vlm.attention_mask"), o);
-  EXPECT_TRUE(torch::equal(result.tokens, expected_new)) << result.tokens << "\nexpected\n" << expected_new;
+  auto result = m->generate(in.tensor("vlm.pixel_values").to(device), in.tensor("vlm.input_ids").to(device),
+                            in.tensor("vlm.attention_mask").to(device), o);
+  auto tokens = result.tokens.to(torch::kCPU);
+  EXPECT_TRUE(torch::equal(tokens, expected_new)) << tokens << "\nexpected\n" << expected_new;
   EXPECT_TRUE(all_close(torch::stack(result.scores, 1), out.tensor("vlm.generate.scores"), kLogitAtol, kLogitRtol,
                         "vlm.generate.scores"));
 }

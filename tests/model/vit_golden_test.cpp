@@ -17,7 +17,7 @@ constexpr double kAtol = 1e-5, kRtol = 1e-5;  // golden README's suggestion
 TEST(VitGolden, MatchesOpenClip) {
   torch::NoGradGuard no_grad;
   const std::string dir = testing::golden_root() + "/vit";
-  auto visual = testing::load_golden_vision(dir);
+  auto visual = testing::load_golden_vision(dir, torch::kFloat32, testing::parity_device());
   auto in = io::SafetensorsFile::open(dir + "/inputs.safetensors");
   auto out = io::SafetensorsFile::open(dir + "/outputs.safetensors");
   int inputs = 0;
@@ -26,7 +26,7 @@ TEST(VitGolden, MatchesOpenClip) {
     ++inputs;
     const std::string x = name.substr(std::string("pixel_values_").size());
     std::vector<torch::Tensor> mid;
-    auto tokens = visual->trunk->forward_features(in.tensor(name), &mid);
+    auto tokens = visual->trunk->forward_features(in.tensor(name).to(testing::parity_device()), &mid);
     EXPECT_TRUE(all_close(tokens, out.tensor(x + ".tokens_after_final_norm"), kAtol, kRtol, "vit " + x + " tokens"));
     EXPECT_TRUE(all_close(mid[0], out.tensor(x + ".patch_embed.output"), kAtol, kRtol, "vit " + x + " patch_embed"));
     EXPECT_TRUE(all_close(mid[1], out.tensor(x + ".pos_embedded_input"), kAtol, kRtol, "vit " + x + " pos_embed"));
