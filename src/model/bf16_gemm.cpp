@@ -1,5 +1,6 @@
 #include "model/bf16_gemm.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "model/kernel_support.h"
@@ -10,6 +11,7 @@ namespace {
 
 int64_t pairs(int64_t k) { return (k + 1) / 2; }
 int64_t panels(int64_t n) { return (n + kPanelRows - 1) / kPanelRows; }
+int64_t panel_size(int64_t k) { return pairs(k) * kPanelRows * 2; }  // bf16 values in one panel
 
 // Index of W[j, p] in the panels.
 int64_t panel_index(int64_t j, int64_t p, int64_t kp) {
@@ -161,10 +163,10 @@ void write_panel(int64_t rows, int64_t k, uint16_t* panel, const Pairs& pairs_of
 // Every panel of an [n, k] weight, split over the OpenMP threads.
 template <typename Pairs>
 void write_panels(int64_t n, int64_t k, uint16_t* out, const Pairs& pairs_of_row) {
-  const int64_t np = panels(n), panel_size = pairs(k) * kPanelRows * 2;
+  const int64_t np = panels(n);
 #pragma omp parallel for schedule(static) if (np > 1)
   for (int64_t jp = 0; jp < np; ++jp)
-    write_panel(std::min(kPanelRows, n - jp * kPanelRows), k, out + jp * panel_size,
+    write_panel(std::min(kPanelRows, n - jp * kPanelRows), k, out + jp * panel_size(k),
                 [&](int64_t row, int64_t p0, __mmask32 mask) { return pairs_of_row(jp * kPanelRows + row, p0, mask); });
 }
 
@@ -192,28 +194,31 @@ constexpr int64_t kChunkRows = 64;
 #pragma GCC pop_options
 #endif
 
+// The panels of an [n, k] weight, value by value: value(j, p) is W[j, p].
+template <typename Value>
+void write_panels_portable(int64_t n, int64_t k, uint16_t* out, const Value& value) {
+  const int64_t kp = pairs(k);
+  std::fill(out, out + panels(n) * panel_size(k), uint16_t(0));
+  for (int64_t j = 0; j < n; ++j)
+    for (int64_t p = 0; p < k; ++p) out[panel_index(j, p, kp)] = value(j, p);
+}
+
 }  // namespace
 
-int64_t bf16_panels_size(int64_t n, int64_t k) { return panels(n) * pairs(k) * kPanelRows * 2; }
+int64_t bf16_panels_size(int64_t n, int64_t k) { return panels(n) * panel_size(k); }
 
 void pack_bf16_panels(const uint16_t* w, int64_t n, int64_t k, uint16_t* out) {
 #ifdef MEDVQA_X86
   if (using_avx512_bf16()) return pack_bf16_panels_avx512(w, n, k, out);
 #endif
-  const int64_t kp = pairs(k);
-  std::fill(out, out + bf16_panels_size(n, k), uint16_t(0));
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < k; ++p) out[panel_index(j, p, kp)] = w[j * k + p];
+  write_panels_portable(n, k, out, [&](int64_t j, int64_t p) { return w[j * k + p]; });
 }
 
 void pack_int8_panels(const int8_t* w, const float* scale, int64_t n, int64_t k, uint16_t* out) {
 #ifdef MEDVQA_X86
   if (using_avx512_bf16()) return pack_int8_panels_avx512(w, scale, n, k, out);
 #endif
-  const int64_t kp = pairs(k);
-  std::fill(out, out + bf16_panels_size(n, k), uint16_t(0));
-  for (int64_t j = 0; j < n; ++j)
-    for (int64_t p = 0; p < k; ++p) out[panel_index(j, p, kp)] = float_to_bf16(float(w[j * k + p]) * scale[j]);
+  write_panels_portable(n, k, out, [&](int64_t j, int64_t p) { return float_to_bf16(float(w[j * k + p]) * scale[j]); });
 }
 
 void unpack_bf16_panels(const uint16_t* panels_in, int64_t k, int64_t first, int64_t count, uint16_t* w) {
@@ -226,14 +231,13 @@ void bf16_panel_gemm(const uint16_t* x, int64_t m, int64_t k, const uint16_t* pa
                      const uint16_t* bias, uint16_t* y, int64_t ldy) {
 #ifdef MEDVQA_X86
   if (using_avx512_bf16()) {
-    const int64_t np = panels(n), chunks = (m + kChunkRows - 1) / kChunkRows, panel_size = pairs(k) * kPanelRows * 2;
-    const int64_t items = np * chunks;
+    const int64_t np = panels(n), chunks = (m + kChunkRows - 1) / kChunkRows, items = np * chunks;
 #pragma omp parallel for schedule(static) if (items > 1)
     for (int64_t item = 0; item < items; ++item) {
       const int64_t jp = item / chunks, first = item % chunks * kChunkRows;
       const int64_t j0 = jp * kPanelRows, width = std::min(kPanelRows, n - j0);
       const __mmask32 columns = width == kPanelRows ? ~__mmask32(0) : (__mmask32(1) << width) - 1;
-      panel_rows(x + first * k, std::min(kChunkRows, m - first), k, panel_data + jp * panel_size,
+      panel_rows(x + first * k, std::min(kChunkRows, m - first), k, panel_data + jp * panel_size(k),
                  bias ? bias + j0 : nullptr, y + first * ldy + j0, ldy, columns);
     }
     return;
