@@ -10,6 +10,7 @@
 #include "app/model_options.h"
 #include "data/readers.h"
 #include "data/split.h"
+#include "eval/floors.h"
 #include "eval/report.h"
 #include "infer/answerer.h"
 #include "infer/evaluate.h"
@@ -28,6 +29,7 @@ struct Options {
   size_t limit = 0;
   int64_t batch_size = 8;
   bool rank_closed = false;
+  std::string image_control = "real";
   int threads = 0;
   std::string out, predictions;
 };
@@ -68,12 +70,13 @@ bool same_file(const std::string& a, const std::string& b) {
   return fs::equivalent(a, b, ec);
 }
 
-// The nearest_candidate answer set. When a training file is the split the holdout slice was cut
-// from, only its training side counts: the slice's own answers would make the metric a lookup.
-std::vector<std::string> candidate_answers(const Options& o, const data::ReadOptions& read) {
+// The training questions of --train-answers: their answers are the nearest_candidate set, and
+// they make the question-only prior. When a training file is the split the holdout slice was cut
+// from, only its training side counts: the slice's own answers would make both a lookup.
+std::vector<data::VqaExample> training_questions(const Options& o, const data::ReadOptions& read) {
   data::ReadOptions answers_only = read;
   answers_only.require_images = false;
-  std::vector<std::string> answers;
+  std::vector<data::VqaExample> training;
   for (const auto& path : o.train_answers) {
     data::ReadReport report;
     auto examples = data::read_vqa(o.dataset, path, "", answers_only, &report);
@@ -81,9 +84,9 @@ std::vector<std::string> candidate_answers(const Options& o, const data::ReadOpt
       std::cerr << "warning: " << path << ": " << report.skipped.size()
                 << " rows skipped (first: " << report.skipped.front() << "); their answers are not candidates\n";
     if (holdout(o) && same_file(path, o.questions)) examples = holdout_slice(examples, o, "train");
-    for (auto& e : examples) answers.push_back(std::move(e.answer));
+    training.insert(training.end(), std::make_move_iterator(examples.begin()), std::make_move_iterator(examples.end()));
   }
-  return answers;
+  return training;
 }
 
 std::string describe_selection(const Options& o, size_t available) {
@@ -139,13 +142,20 @@ int run(const Options& o) {
   const std::string selection = describe_selection(o, examples.size());
   if (o.limit > 0 && o.limit < examples.size()) examples.resize(o.limit);
   if (examples.empty()) throw Error(o.questions + ": no questions to evaluate (selection: " + selection + ")");
-  auto candidates = candidate_answers(o, read);
+  const auto control = infer::parse_image_control(o.image_control);
+  const auto training = training_questions(o, read);
+  std::vector<std::string> candidates;
+  std::vector<eval::TrainingQuestion> prior_questions;
+  for (const auto& e : training) {
+    candidates.push_back(e.answer);
+    prior_questions.push_back({e.question, e.answer, e.answer_type});
+  }
 
   const std::string model_dir = o.model.empty() ? default_model_dir() : o.model;
   auto answerer = load_answerer(model_dir, o.model_options);
   infer::AnswerOptions answer_options;
   answer_options.rank_closed = o.rank_closed;
-  auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options);
+  auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options, control);
 
   eval::ReportMeta meta;
   meta.dataset = o.dataset;
@@ -154,7 +164,9 @@ int run(const Options& o) {
   meta.date = utc_now();
   meta.languages = languages_of(predictions);
   meta.selection = selection;
+  if (control != infer::ImageControl::kReal) meta.image_control = o.image_control;
   auto report = eval::evaluate(predictions, candidates, meta);
+  if (!prior_questions.empty()) report.question_prior = eval::question_prior_exact_match(prior_questions, predictions);
 
   std::cout << eval::format_table(report);
   if (!o.out.empty()) {
@@ -187,7 +199,12 @@ Command add_eval(CLI::App& root) {
   cmd->add_option("--lang", o->lang, "Languages to evaluate, comma-separated (SLAKE: en,zh), or all (default: en)");
   cmd->add_option("--train-answers", o->train_answers,
                   "Training split file(s) of the same dataset whose answers are the nearest-candidate set "
-                  "(default: none; that metric is then reported unavailable)");
+                  "and whose questions make the question-only prior (default: none; both are then reported "
+                  "unavailable)");
+  cmd->add_option("--image-control", o->image_control,
+                  "Control run: answer every question with a blank gray image (blank) or with the image of "
+                  "another question of the split (shuffled) instead of its own (default: real)")
+      ->check(CLI::IsMember({"real", "blank", "shuffled"}));
   auto* fraction = cmd->add_option("--holdout-fraction", o->holdout_fraction,
                                    "Evaluate on a by-image slice of the split holding this fraction of its images "
                                    "(e.g. 0.1 for a validation slice of VQA-RAD's train split)")

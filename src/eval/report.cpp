@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "eval/floors.h"
 #include "io/atomic_file.h"
 
 namespace medvqa::eval {
@@ -130,8 +131,31 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
   return r;
 }
 
+namespace {
+
+// Exact-match bootstrap intervals of all, closed and open questions.
+std::map<std::string, std::optional<Interval>> exact_match_intervals(const Report& r) {
+  std::vector<double> all, closed, open;
+  for (const auto& s : r.predictions) {
+    all.push_back(s.exact_match);
+    (s.closed ? closed : open).push_back(s.exact_match);
+  }
+  return {{"overall", bootstrap_interval(all)}, {"closed", bootstrap_interval(closed)}, {"open", bootstrap_interval(open)}};
+}
+
+}  // namespace
+
 json report_json(const Report& r) {
   const GroupScores& t = r.total;
+  json intervals = json::object();
+  for (const auto& [k, v] : exact_match_intervals(r)) intervals[k] = v ? json::array({v->low, v->high}) : json(nullptr);
+  json prior = nullptr;
+  if (r.question_prior)
+    prior = {{"overall", value_json(r.question_prior->all.value())},
+             {"closed", value_json(r.question_prior->closed.value())},
+             {"open", value_json(r.question_prior->open.value())},
+             {"description", "the most frequent training answer to the same question text (else of its answer "
+                             "type), scored by exact_match: the question-only floor"}};
   json metrics = {
       {kExactMatch,
        {{"description", kExactMatchDescription},
@@ -156,6 +180,8 @@ json report_json(const Report& r) {
       {"overall", value_json(t.exact_match.all.value())},
       {"closed", value_json(t.exact_match.closed.value())},
       {"open", value_json(t.exact_match.open.value())},
+      {"interval_95", intervals},
+      {"question_prior", prior},
       {"metrics", metrics},
       {"breakdown",
        {{"answer_type", groups_json(r.by_answer_type)},
@@ -167,7 +193,8 @@ json report_json(const Report& r) {
         {"model_path", r.meta.model_path},
         {"date", r.meta.date},
         {"languages", r.meta.languages},
-        {"selection", r.meta.selection}}},
+        {"selection", r.meta.selection},
+        {"image_control", r.meta.image_control.empty() ? json(nullptr) : json(r.meta.image_control)}}},
   };
 }
 
@@ -236,6 +263,21 @@ std::string format_table(const Report& r) {
            "  " + pad_left(percent(row.recall), w2) + "  " + pad_left(percent(row.nearest), w3) + "\n";
   }
   while (next_heading < headings.size()) out += headings[next_heading++].second + "\n";
+  auto intervals = exact_match_intervals(r);
+  out += "exact_match 95% bootstrap intervals:";
+  for (const char* k : {"overall", "closed", "open"}) {
+    const auto& v = intervals.at(k);
+    out += std::string(" ") + k + " " + (v ? "[" + percent(v->low) + ", " + percent(v->high) + "]" : "-");
+  }
+  out += "\n";
+  if (r.question_prior)
+    out += "question-only prior (most frequent training answer to the same question): all " +
+           percent(r.question_prior->all.value()) + ", closed " + percent(r.question_prior->closed.value()) +
+           ", open " + percent(r.question_prior->open.value()) + "\n";
+  if (!r.meta.image_control.empty())
+    out += "control: every question was answered with " +
+           std::string(r.meta.image_control == "blank" ? "a blank gray image" : "the image of another question") +
+           " instead of its own\n";
   out += "Values in %; '-': no questions in scope.\n"
          "exact_match (main metric), nearest_candidate: all questions of the row; open_token_recall: its open "
          "questions only.\n"

@@ -48,6 +48,9 @@ struct ReportMeta {
   // Which questions of the split file were evaluated, when not all of them (a holdout slice, a
   // limit): a score over a subset must not pass for one over the whole split.
   std::string selection = "all";
+  // What the model saw instead of each question's image, for the controls: "" (the real image),
+  // "blank" or "shuffled" (medvqa eval --image-control).
+  std::string image_control;
 };
 
 struct Report {
@@ -59,6 +62,8 @@ struct Report {
   std::map<std::string, GroupScores> by_question_type;  // compound VQA-RAD types stay one group
   std::map<std::string, GroupScores> by_language;
   std::vector<ScoredPrediction> predictions;  // in input order
+  // The question-only floor (eval/floors.h) when training questions were given.
+  std::optional<ScopedMean> question_prior;
 };
 
 // Scores every prediction. `candidate_answers` is the nearest_candidate answer set (normally every
@@ -70,12 +75,16 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
 // The report as JSON, keys in the order below:
 //   n, n_closed, n_open, main_metric ("exact_match"),
 //   overall, closed, open      exact_match as a fraction in [0, 1], null over zero questions,
+//   interval_95                {overall, closed, open} -> [low, high]: percentile-bootstrap 95%
+//                              intervals of those (null over zero questions),
+//   question_prior             {overall, closed, open, description} (null without training questions),
 //   metrics                    {exact_match, open_token_recall, nearest_candidate}, each with a
 //                              description and {closed, open, all} -> {n, correct?, value}
 //                              (open_token_recall: open only),
 //   breakdown                  {answer_type, question_type, language} -> group -> {n, n_closed,
 //                              n_open, exact_match, open_token_recall, nearest_candidate},
-//   meta                       {dataset, split_path, model_path, date, languages, selection}.
+//   meta                       {dataset, split_path, model_path, date, languages, selection,
+//                              image_control}.
 nlohmann::ordered_json report_json(const Report& report);
 
 // One JSON object per question: id, question, reference, prediction, reference_normalized,

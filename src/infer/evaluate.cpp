@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <future>
+#include <random>
 #include <string>
 
 #include "io/error.h"
@@ -15,12 +16,27 @@ namespace {
 // the model fed even when a batch of large PNGs decodes slower than the model answers one.
 constexpr size_t kBatchesAhead = 3;
 
-std::vector<image::Image> load_images(const std::vector<data::VqaExample>& examples, size_t begin, size_t end) {
+image::Image blank_image() {
+  image::Image gray;
+  gray.width = gray.height = 224;
+  gray.channels = 3;
+  gray.pixels.assign(gray.sample_count(), 128);
+  return gray;
+}
+
+// images[i] for examples[i] of [begin, end): the image at image_paths[i], or a blank one.
+std::vector<image::Image> load_images(const std::vector<data::VqaExample>& examples,
+                                      const std::vector<std::string>& image_paths, bool blank, size_t begin,
+                                      size_t end) {
   std::vector<image::Image> images;
   images.reserve(end - begin);
   for (size_t i = begin; i < end; ++i) {
+    if (blank) {
+      images.push_back(blank_image());
+      continue;
+    }
     try {
-      images.push_back(image::load_image(examples[i].image_path));
+      images.push_back(image::load_image(image_paths[i]));
     } catch (const Error& e) {
       throw Error("question " + examples[i].id + ": " + e.what());
     }
@@ -43,18 +59,33 @@ eval::Prediction prediction(const data::VqaExample& example, Answer answer) {
 
 }  // namespace
 
+ImageControl parse_image_control(const std::string& name) {
+  if (name == "real") return ImageControl::kReal;
+  if (name == "blank") return ImageControl::kBlank;
+  if (name == "shuffled") return ImageControl::kShuffled;
+  throw Error("unknown image control '" + name + "' (real, blank or shuffled)");
+}
+
 std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data::VqaExample>& examples,
                                       int64_t batch_size, const Progress& progress,
-                                      const AnswerOptions& options) {
+                                      const AnswerOptions& options, ImageControl control) {
   if (batch_size < 1) throw Error("the batch size must be at least 1, got " + std::to_string(batch_size));
   const size_t n = examples.size(), step = size_t(batch_size);
+  std::vector<std::string> image_paths;
+  for (const auto& e : examples) image_paths.push_back(e.image_path);
+  if (control == ImageControl::kShuffled) {
+    std::mt19937_64 rng(0);
+    std::shuffle(image_paths.begin(), image_paths.end(), rng);
+  }
+  const bool blank = control == ImageControl::kBlank;
 
   std::deque<std::future<std::vector<image::Image>>> loading;
   size_t next_to_load = 0;
   auto load_ahead = [&]() {
     while (loading.size() < kBatchesAhead && next_to_load < n) {
       const size_t begin = next_to_load, end = std::min(n, begin + step);
-      loading.push_back(std::async(std::launch::async, load_images, std::cref(examples), begin, end));
+      loading.push_back(std::async(std::launch::async, load_images, std::cref(examples), std::cref(image_paths), blank,
+                                    begin, end));
       next_to_load = end;
     }
   };

@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "data/example.h"
@@ -9,6 +10,15 @@
 #include "infer/answerer.h"
 
 namespace medvqa::infer {
+
+// The controls of an evaluation: what the model sees instead of each question's own image.
+enum class ImageControl {
+  kReal,
+  kBlank,     // a uniform mid-gray image (the answer can only come from the question)
+  kShuffled,  // the image of another question of the split (a fixed permutation)
+};
+// "real", "blank", "shuffled"; anything else throws naming the value.
+ImageControl parse_image_control(const std::string& name);
 
 // Called after each batch with the number of questions answered so far and the total.
 using Progress = std::function<void(size_t done, size_t total)>;
@@ -20,6 +30,6 @@ using Progress = std::function<void(size_t done, size_t total)>;
 // model answers them in free text, as it does open questions.
 std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data::VqaExample>& examples,
                                       int64_t batch_size, const Progress& progress = {},
-                                      const AnswerOptions& options = {});
+                                      const AnswerOptions& options = {}, ImageControl control = ImageControl::kReal);
 
 }  // namespace medvqa::infer

@@ -76,6 +76,33 @@ TEST_F(EvalCli, ScoresSlakeValidationRows) {
   EXPECT_EQ(count_lines(tmp_.file("reports/slake.predictions.jsonl")), 8u);
 }
 
+TEST_F(EvalCli, ReportsIntervalsTheQuestionPriorAndImageControls) {
+  for (const std::string control : {"real", "blank", "shuffled"}) {
+    const std::string out = tmp_.file(control + ".json");
+    auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
+                        " --train-answers " + data("slake/train.json") + " --limit 12 --image-control " + control +
+                        " --out " + out,
+                    /*stderr_too=*/false);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("question-only prior"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("95% bootstrap intervals"), std::string::npos) << r.output;
+    const auto j = read_json(out);
+    const auto& interval = j.at("interval_95").at("overall");
+    ASSERT_TRUE(interval.is_array()) << j.dump();
+    EXPECT_LE(interval[0].get<double>(), j.at("overall").get<double>());
+    EXPECT_GE(interval[1].get<double>(), j.at("overall").get<double>());
+    for (const char* key : {"overall", "closed", "open"}) expect_fraction_or_null(j.at("question_prior").at(key), key);
+    if (control == "real")
+      EXPECT_TRUE(j.at("meta").at("image_control").is_null());
+    else
+      EXPECT_EQ(j.at("meta").at("image_control"), control);
+  }
+  auto bad = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
+                    " --limit 2 --image-control noise");
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.output.find("noise"), std::string::npos) << bad.output;
+}
+
 TEST_F(EvalCli, ChineseSlakeRowsOnRequest) {
   const std::string out = tmp_.file("zh.json"), predictions = tmp_.file("zh-answers.jsonl");
   auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +

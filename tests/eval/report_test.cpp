@@ -141,7 +141,11 @@ TEST(ReportJson, TopLevelFieldsAndRanges) {
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"n", "n_closed", "n_open", "main_metric", "overall", "closed", "open",
-                                            "metrics", "breakdown", "meta"}));
+                                            "interval_95", "question_prior", "metrics", "breakdown", "meta"}));
+  EXPECT_TRUE(j.at("question_prior").is_null());  // no training questions given
+  const auto& overall = j.at("interval_95").at("overall");
+  EXPECT_LE(overall[0].get<double>(), 3.0 / 9.0);
+  EXPECT_GE(overall[1].get<double>(), 3.0 / 9.0);
   EXPECT_EQ(j.at("n"), 9);
   EXPECT_EQ(j.at("n_closed"), 4);
   EXPECT_EQ(j.at("n_open"), 5);
