@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "app/commands.h"
+#include "model/threads.h"
 
 namespace medvqa::app {
 namespace fs = std::filesystem;
@@ -32,8 +33,6 @@ std::string default_model_dir() {
 
 std::string default_web_dir() { return project_path("web", "index.html"); }
 
-void set_threads(int threads) {
-  if (threads > 0) torch::set_num_threads(threads);
-}
+void set_threads(int threads) { model::set_compute_threads(threads); }
 
 }  // namespace medvqa::app
