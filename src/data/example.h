@@ -1,5 +1,6 @@
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace medvqa::data {
@@ -17,6 +18,9 @@ struct VqaExample {
   std::string language;       // "en", "zh", ...
   std::string split;          // "train", "val", "test", or the file's stem
   std::vector<std::string> choices;  // multiple-choice options, when the format has them
+  // What the dataset says about the image itself, apart from any question: SLAKE's "modality"
+  // and "location" (body region). Image-text pre-training and the linear probes read them.
+  std::vector<std::pair<std::string, std::string>> image_attributes;
 };
 
 struct CaptionExample {

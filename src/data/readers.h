@@ -31,6 +31,8 @@ std::vector<VqaExample> read_vqa_rad(const std::string& path, const std::string&
 
 // SLAKE train/validate/test.json: [{qid, img_name, question, answer, q_lang, answer_type,
 // content_type, ...}]. "None" is an answer. Images: imgs/ (img_name is xmlabN/source.jpg).
+// image_attributes: the row's modality and location, and the organs named in the image folder's
+// detection.json when it has one.
 std::vector<VqaExample> read_slake(const std::string& path, const std::string& images_dir = "",
                                    const ReadOptions& options = {}, ReadReport* report = nullptr);
 

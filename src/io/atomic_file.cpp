@@ -59,4 +59,40 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   write_file_atomically(path, [&](int fd) { write_all(fd, contents.data(), contents.size(), path); });
 }
 
+namespace {
+
+void fsync_tree(const std::filesystem::path& dir) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fsync(fd);
+      ::close(fd);
+    }
+  }
+}
+
+}  // namespace
+
+void replace_directory(const std::filesystem::path& dir,
+                       const std::function<void(const std::filesystem::path&)>& write) {
+  namespace fs = std::filesystem;
+  fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  write(tmp);
+  fsync_tree(tmp);
+  if (fs::exists(dir)) {
+    fs::remove_all(old);
+    fs::rename(dir, old);
+  }
+  fs::rename(tmp, dir);
+  fs::remove_all(old);
+}
+
+std::filesystem::path existing_directory(const std::filesystem::path& dir) {
+  if (std::filesystem::exists(dir)) return dir;
+  std::filesystem::path old = dir.string() + ".old";
+  return std::filesystem::exists(old) ? old : std::filesystem::path();
+}
+
 }  // namespace medvqa::io

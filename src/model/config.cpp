@@ -99,6 +99,8 @@ QFormerConfig QFormerConfig::from_json(const json& j) {
   c.cross_attention_frequency = field(j, {"cross_attention_frequency"}, c.cross_attention_frequency);
   c.encoder_hidden_size = field(j, {"encoder_hidden_size"}, c.encoder_hidden_size);
   c.layer_norm_eps = field(j, {"layer_norm_eps"}, c.layer_norm_eps);
+  c.initializer_range = field(j, {"initializer_range"}, c.initializer_range);
+  if (!(c.initializer_range > 0)) throw Error("qformer_config.initializer_range must be positive");
   require_positive(c.hidden_size, "hidden_size");
   require_positive(c.num_hidden_layers, "num_hidden_layers");
   require_positive(c.num_attention_heads, "num_attention_heads");
@@ -120,6 +122,7 @@ json QFormerConfig::to_json() const {
           {"cross_attention_frequency", cross_attention_frequency},
           {"encoder_hidden_size", encoder_hidden_size},
           {"layer_norm_eps", layer_norm_eps},
+          {"initializer_range", initializer_range},
           {"hidden_act", "gelu"},
           {"position_embedding_type", "absolute"}};
 }

@@ -38,6 +38,10 @@ struct QFormerConfig {
   int64_t cross_attention_frequency = 2;
   int64_t encoder_hidden_size = 1408;
   double layer_norm_eps = 1e-12;
+  // The std of the Q-Former's weights when it starts untrained (create_medvqa), as transformers'
+  // Blip2QFormerConfig.initializer_range. BERT's 0.02 suits a Q-Former that BLIP-2's first stage
+  // pre-trains; a narrow one trained from scratch needs more (configs/models/small.json).
+  double initializer_range = 0.02;
 
   static QFormerConfig from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;

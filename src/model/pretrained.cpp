@@ -71,6 +71,14 @@ BloomForCausalLM load_bloom(const std::string& dir, torch::Dtype dtype, torch::D
   return lm;
 }
 
+void save_bloom(BloomForCausalLM& lm, const std::string& dir) {
+  fs::create_directories(dir);
+  auto state = module_weights(*lm, "");
+  for (auto& [k, v] : state) v = v.to(torch::kCPU, torch::kFloat32);
+  io::save_safetensors(in_dir(dir, "model.safetensors"), state, {{"format", "pt"}});
+  io::write_file_atomically(in_dir(dir, "config.json"), lm->transformer->config.to_json().dump(2) + "\n");
+}
+
 VisionConfig read_open_clip_config(const std::string& dir) {
   return VisionConfig::from_open_clip_json(read_json_file(in_dir(dir, "open_clip_config.json")));
 }
@@ -87,12 +95,14 @@ namespace {
 
 // Loads the parts that `state` lacks (vision tower, language model) from the checkpoints the
 // config names ("vision_weights", "language_weights", relative to `base`), and returns the
-// parameter prefixes that were filled that way.
+// parameter prefixes that were filled that way. A part the config names no checkpoint for is an
+// error, unless `fresh` (a new model from a config: that part keeps its initialisation).
 std::vector<std::string> load_external_parts(MedVqaModel& model, const nlohmann::json& json, const io::StateDict& state,
-                                             const std::string& base, const std::string& origin) {
+                                             const std::string& base, const std::string& origin, bool fresh) {
   std::vector<std::string> filled;
   auto external = [&](const char* field, const char* prefix) -> std::string {
     if (has_key_with_prefix(state, prefix)) return "";
+    if (fresh && !json.contains(field)) return "";
     if (!json.contains(field) || !json[field].is_string())
       throw Error(origin + ": no " + prefix + "* weights, and the config names no " + field);
     filled.push_back(prefix);
@@ -117,7 +127,7 @@ MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype, torch::Devic
   auto state = io::load_checkpoint(dir);
   LoadReport report = load_weights(*model, state, "", dir);
   // Parts the fused checkpoint lacks come from their own published checkpoints.
-  auto filled = load_external_parts(model, json, state, dir, dir);
+  auto filled = load_external_parts(model, json, state, dir, dir, /*fresh=*/false);
   std::vector<std::string> missing;
   for (const auto& m : report.missing) {
     bool external_part = false;
@@ -138,8 +148,10 @@ MedVqaModel create_medvqa(const std::string& config_path, uint64_t seed) {
   auto json = read_json_file(config_path);
   MedVqaModel model(MedVqaConfig::from_json(json));
   init_weights(*model, 0.02, seed);
+  init_weights(*model->qformer, model->config.qformer.initializer_range, seed + 1);
   if (json.contains("vision_weights") || json.contains("language_weights"))
-    load_external_parts(model, json, io::StateDict(), fs::path(config_path).parent_path().string(), config_path);
+    load_external_parts(model, json, io::StateDict(), fs::path(config_path).parent_path().string(), config_path,
+                        /*fresh=*/true);
   return model;
 }
 

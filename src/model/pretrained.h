@@ -18,6 +18,10 @@ namespace medvqa::model {
 BloomForCausalLM load_bloom(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
                             torch::Device device = torch::kCPU);
 
+// Writes a transformers BLOOM directory (config.json, model.safetensors with BloomForCausalLM's
+// keys, fp32) that load_bloom and a medvqa config's "language_weights" read.
+void save_bloom(BloomForCausalLM& lm, const std::string& dir);
+
 // An open_clip directory (open_clip_config.json + open_clip_model.safetensors or
 // open_clip_pytorch_model.bin): the `visual.*` tower only.
 OpenClipVision load_open_clip_vision(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
@@ -35,7 +39,7 @@ MedVqaModel load_medvqa(const std::string& dir, torch::Dtype dtype = torch::kFlo
 // A freshly initialised model from a config file (training from scratch, or the paper's
 // start: the config's "vision_weights"/"language_weights", relative to the config file, fill
 // the vision tower and the language model from their published checkpoints; Q-Former and
-// projection start random).
+// projection start random: weights N(0, 0.02²), the Q-Former's N(0, initializer_range²)).
 MedVqaModel create_medvqa(const std::string& config_path, uint64_t seed = 0);
 
 // Writes a medvqa model directory (config.json, model.safetensors) atomically, file by file.

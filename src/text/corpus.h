@@ -10,9 +10,13 @@ namespace medvqa::text {
 //    (MedPix 2.0 Descriptions.json) gives the caption; a row with "question"/"answer" (VQA-RAD
 //    trainset.json, SLAKE train.json/validate.json) gives both, numbers written as JSON numbers
 //    (VQA-RAD has answers like 4). Rows with neither are skipped, but a file where no row has
-//    them is an error, so a wrong file is not silently read as nothing.
+//    them is an error, so a wrong file is not silently read as nothing. A row with "Case" / "Topic"
+//    objects (MedPix 2.0 Case_topic.json) gives each of their text fields as "<Field>: <text>"
+//    ("N/A" left out).
 //  * a name starting with `All_QA_Pairs` (VQA-Med 2019): `image|question|answer` lines give the
 //    question and the answer; the answer is everything after the second '|'.
+//  * `*.tsv` with a header naming a `caption` column (ROCO captions.tsv): that column of each row.
+//  * `*.csv` with a `<subject>#attribute#value` header (SLAKE's KG/en_*.csv): "<subject> <attribute>: <value>".
 //  * anything else: plain text, one document per line ("\r\n" endings accepted).
 // Throws medvqa::Error naming the file (and line or row) for unreadable or malformed input.
 std::vector<std::string> corpus_from_file(const std::string& path);

@@ -24,10 +24,7 @@ TokenizedSample tokenize_sample(const Sample& sample, const text::Tokenizer& tok
   return t;
 }
 
-namespace {
-
-// Random resized crop + flip + brightness/contrast on one uint8 [3,S,S] image, in float.
-torch::Tensor augment(const torch::Tensor& image, const Augmentation& a, std::mt19937_64& rng) {
+torch::Tensor augment_image(const torch::Tensor& image, const Augmentation& a, std::mt19937_64& rng) {
   auto x = image.to(torch::kFloat32).unsqueeze(0);
   const int64_t S = x.size(2);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -53,8 +50,6 @@ torch::Tensor augment(const torch::Tensor& image, const Augmentation& a, std::mt
   return x.clamp(0, 255).squeeze(0);
 }
 
-}  // namespace
-
 Batch make_batch(const std::vector<const Sample*>& samples, const std::vector<const TokenizedSample*>& tokens,
                  const ImageCache& images, const image::PreprocessConfig& preprocess, int64_t pad_id,
                  const Augmentation& augmentation, const std::vector<uint64_t>* augmentation_seeds) {
@@ -66,7 +61,7 @@ Batch make_batch(const std::vector<const Sample*>& samples, const std::vector<co
     const auto& img = images.get(samples[i]->image_path);
     if (augmentation_seeds != nullptr && augmentation.enabled()) {
       std::mt19937_64 rng((*augmentation_seeds)[i]);
-      pixels.push_back(augment(img, augmentation, rng));
+      pixels.push_back(augment_image(img, augmentation, rng));
     } else {
       pixels.push_back(img.to(torch::kFloat32));
     }

@@ -48,6 +48,10 @@ struct Augmentation {
   bool enabled() const { return crop_scale_min < 1.0 || flip_probability > 0 || color_jitter > 0; }
 };
 
+// Random resized crop + flip + brightness/contrast of one uint8 [3,S,S] image, as float [3,S,S]
+// in 0..255.
+torch::Tensor augment_image(const torch::Tensor& image, const Augmentation& augmentation, std::mt19937_64& rng);
+
 // Assembles a batch. Sample i is augmented with a generator seeded by augmentation_seeds[i]
 // (pass nullptr for no augmentation, as at evaluation): a sample's crop does not depend on which
 // batch or rank it lands in, so data-parallel runs see the same images as one process.

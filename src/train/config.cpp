@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "io/error.h"
+#include "model/packed_kernels.h"
 
 namespace medvqa::train {
 namespace {
@@ -59,6 +60,16 @@ json source_json(const DataSource& s) {
 TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   TrainConfig c;
   read(j, "name", c.name);
+  read(j, "kind", c.kind);
+  if (c.kind != "vqa" && c.kind != "contrastive" && c.kind != "language_model")
+    throw Error("training config: kind must be vqa, contrastive or language_model, got '" + c.kind + "'");
+  if (j.contains("text_tower") && !j["text_tower"].is_null()) {
+    if (!j["text_tower"].is_object()) throw Error("training config: text_tower must be an object (a BLOOM config)");
+    c.text_tower = j["text_tower"];
+  }
+  read(j, "max_statements", c.max_statements);
+  read(j, "sequence_length", c.sequence_length);
+  read(j, "validation_fraction", c.validation_fraction);
   read(j, "output_dir", c.output_dir);
   c.output_dir = resolve(base, c.output_dir);
   read(j, "init_model", c.init_model);
@@ -105,11 +116,21 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   read(j, "log_every", c.log_every);
   read(j, "eval_every", c.eval_every);
   read(j, "eval_limit", c.eval_limit);
+  read(j, "eval_blank_images", c.eval_blank_images);
   read(j, "checkpoint_every", c.checkpoint_every);
   read(j, "early_stopping_patience", c.early_stopping_patience);
   if (c.batch_size <= 0 || c.grad_accum <= 0 || c.max_steps <= 0)
     throw Error("training config: batch_size, grad_accum and max_steps must be positive");
-  if (c.dtype != "float32" && c.dtype != "bfloat16") throw Error("training config: dtype must be float32 or bfloat16");
+  if (c.max_statements <= 0 || c.sequence_length < 2)
+    throw Error("training config: max_statements must be positive and sequence_length at least 2");
+  if (c.validation_fraction < 0 || c.validation_fraction >= 1)
+    throw Error("training config: validation_fraction must be in [0, 1)");
+  // "auto": bf16 autocast where it is fast (a GPU, or a CPU with AVX512-BF16, ~400 GFLOP/s), fp32
+  // elsewhere (bf16 GEMMs without that instruction run at a few GFLOP/s).
+  if (c.dtype == "auto")
+    c.dtype = c.device != "cpu" || model::kernels::using_avx512_bf16() ? "bfloat16" : "float32";
+  if (c.dtype != "float32" && c.dtype != "bfloat16")
+    throw Error("training config: dtype must be float32, bfloat16 or auto");
   if (c.crop_scale_min <= 0 || c.crop_scale_min > 1) throw Error("training config: crop_scale_min must be in (0, 1]");
   return c;
 }
@@ -140,6 +161,10 @@ json TrainConfig::to_json() const {
   for (const auto& s : train) train_sources.push_back(source_json(s));
   for (const auto& s : validation) val_sources.push_back(source_json(s));
   json j = {{"name", name},
+            {"kind", kind},
+            {"max_statements", max_statements},
+            {"sequence_length", sequence_length},
+            {"validation_fraction", validation_fraction},
             {"output_dir", output_dir},
             {"init_model", init_model},
             {"model_config", model_config},
@@ -173,10 +198,12 @@ json TrainConfig::to_json() const {
             {"log_every", log_every},
             {"eval_every", eval_every},
             {"eval_limit", eval_limit},
+            {"eval_blank_images", eval_blank_images},
             {"checkpoint_every", checkpoint_every},
             {"early_stopping_patience", early_stopping_patience}};
   if (prompt_template) j["prompt_template"] = *prompt_template;
   if (lora) j["lora"] = lora->to_json();
+  if (text_tower) j["text_tower"] = *text_tower;
   return j;
 }
 

@@ -27,6 +27,10 @@ struct DataSource {
 
 struct TrainConfig {
   std::string name = "run";
+  // What the stage trains: "vqa" (the medvqa model on questions or captions: stages 1-3),
+  // "contrastive" (the vision tower against a text tower, CLIP's loss: contrastive_pretraining.h)
+  // or "language_model" (BLOOM on text alone: language_pretraining.h).
+  std::string kind = "vqa";
   std::string output_dir = "runs/run";
 
   // Starting point: an existing model directory (e.g. the previous stage's best), or a model
@@ -50,6 +54,15 @@ struct TrainConfig {
   std::vector<std::string> trainable = {"query_tokens", "qformer.", "language_projection.", "lora"};
   std::optional<model::LoraConfig> lora;  // add fresh LoRA branches to the language model
 
+  // kind "contrastive": the text tower's BLOOM config (vocab_size, hidden_size, n_layer, n_head;
+  // default: the model config's text_config), and how many of an image's statements make a text.
+  std::optional<nlohmann::json> text_tower;
+  int64_t max_statements = 4;
+  // kind "language_model": tokens per training sequence, and the share of documents held out
+  // (by a hash of their text) for validation perplexity.
+  int64_t sequence_length = 64;
+  double validation_fraction = 0.05;
+
   double lr = 1e-4;
   double weight_decay = 0.05;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -59,7 +72,9 @@ struct TrainConfig {
   int64_t batch_size = 16;
   int64_t grad_accum = 1;
   double grad_clip = 1.0;
-  std::string dtype = "float32";  // "bfloat16": autocast matmuls to bf16, fp32 master weights
+  // "bfloat16": autocast matmuls to bf16, fp32 master weights; "auto" (resolved when read): bf16
+  // on a GPU or a CPU with AVX512-BF16, else float32.
+  std::string dtype = "float32";
   // "cpu", "cuda" or "cuda:N". Data-parallel ranks given "cuda" take cuda:LOCAL_RANK.
   std::string device = "cpu";
   uint64_t seed = 0;
@@ -75,6 +90,7 @@ struct TrainConfig {
   int64_t log_every = 10;
   int64_t eval_every = 200;
   int64_t eval_limit = 0;          // evaluate on the first N validation questions (0: all)
+  bool eval_blank_images = false;  // also evaluate with every image blank (the image-use control)
   int64_t checkpoint_every = 100;
   int64_t early_stopping_patience = 0;  // evaluations without improvement before stopping (0: never)
 

@@ -3,7 +3,6 @@
 #include <c10/core/impl/VirtualGuardImpl.h>
 #include <torch/cuda.h>
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,53 +20,16 @@
 #include "model/init.h"
 #include "model/lora.h"
 #include "model/pretrained.h"
+#include "model/threads.h"
+#include "train/epoch_order.h"
 #include "train/loss.h"
+#include "train/optimizer.h"
 #include "train/schedule.h"
 
 namespace medvqa::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull + (a << 6) + (a >> 2));
-  x ^= x >> 31;
-  x *= 0xBF58476D1CE4E5B9ull;
-  return x ^ (x >> 29);
-}
-
-void fsync_tree(const fs::path& dir) {
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::fsync(fd);
-      ::close(fd);
-    }
-  }
-}
-
-// Replaces `dir` by a directory that `write` fills, so that at every moment one complete version
-// exists on disk: write beside it, sync, move the old one aside, move the new one in, delete the
-// old. A reader that finds only `dir.old` (a crash between the two renames) uses that.
-void replace_directory(const fs::path& dir, const std::function<void(const fs::path&)>& write) {
-  fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  write(tmp);
-  fsync_tree(tmp);
-  if (fs::exists(dir)) {
-    fs::remove_all(old);
-    fs::rename(dir, old);
-  }
-  fs::rename(tmp, dir);
-  fs::remove_all(old);
-}
-
-fs::path existing_directory(const fs::path& dir) {
-  if (fs::exists(dir)) return dir;
-  fs::path old = dir.string() + ".old";
-  return fs::exists(old) ? old : fs::path();
-}
 
 // The config's device; a data-parallel rank given "cuda" takes the GPU of its local rank.
 torch::Device training_device(const std::string& name, int local_rank) {
@@ -94,7 +56,10 @@ Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator>
       communicator_(std::move(communicator)),
       device_(training_device(config_.device, communicator_ ? communicator_->local_rank() : 0)) {
   if (!is_writer()) verbose_ = false;
-  if (config_.threads > 0) torch::set_num_threads(config_.threads);
+  if (config_.kind != "vqa")
+    throw Error("training config '" + config_.name + "': kind '" + config_.kind +
+                "' is a pre-training stage (train::run_pretraining), not the VQA trainer's");
+  model::set_compute_threads(config_.threads);
   if (!config_.init_model.empty()) {
     model_ = model::load_medvqa(config_.init_model);
     tokenizer_ = text::Tokenizer::from_file((fs::path(config_.init_model) / "tokenizer.json").string());
@@ -166,21 +131,7 @@ void Trainer::set_trainable() {
   }
 }
 
-void Trainer::build_optimizer() {
-  // No weight decay on biases, norms and other vectors (the usual AdamW grouping).
-  std::vector<torch::Tensor> decay, no_decay;
-  for (const auto& [name, t] : trainable_) (t.dim() >= 2 && name != "query_tokens" ? decay : no_decay).push_back(t);
-  auto options = torch::optim::AdamWOptions(config_.lr)
-                     .betas({config_.beta1, config_.beta2})
-                     .eps(config_.eps)
-                     .weight_decay(config_.weight_decay);
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay, std::make_unique<torch::optim::AdamWOptions>(options));
-  auto no_decay_options = options;
-  no_decay_options.weight_decay(0.0);
-  groups.emplace_back(no_decay, std::make_unique<torch::optim::AdamWOptions>(no_decay_options));
-  optimizer_ = std::make_unique<torch::optim::AdamW>(groups, options);
-}
+void Trainer::build_optimizer() { optimizer_ = make_adamw(trainable_, config_); }
 
 Batch Trainer::next_batch() {
   // Every rank draws the whole global batch from the shared order (so all cursors agree) and
@@ -198,10 +149,10 @@ Batch Trainer::next_batch() {
       }
       order_.resize(train_.size());
       std::iota(order_.begin(), order_.end(), 0);
-      std::mt19937_64 shuffle(mix(config_.seed, uint64_t(state_.epoch)));
+      std::mt19937_64 shuffle(mix_seed(config_.seed, uint64_t(state_.epoch)));
       std::shuffle(order_.begin(), order_.end(), shuffle);
     }
-    const uint64_t seed = mix(mix(config_.seed, uint64_t(state_.epoch)), uint64_t(state_.cursor));
+    const uint64_t seed = mix_seed(mix_seed(config_.seed, uint64_t(state_.epoch)), uint64_t(state_.cursor));
     int64_t i = order_[size_t(state_.cursor++)];
     if (k < first || k >= first + config_.batch_size) continue;
     samples.push_back(&train_[size_t(i)]);
@@ -219,9 +170,9 @@ torch::Tensor Trainer::token_losses(const Batch& batch) {
 StepMetrics Trainer::step() {
   auto t0 = std::chrono::steady_clock::now();
   const int rank = communicator_ ? communicator_->rank() : 0;
-  torch::manual_seed(mix(mix(config_.seed, uint64_t(state_.step) + 1), uint64_t(rank)));
+  torch::manual_seed(mix_seed(mix_seed(config_.seed, uint64_t(state_.step) + 1), uint64_t(rank)));
   double lr = learning_rate(state_.step, config_.lr, config_.warmup_steps, config_.max_steps, config_.min_lr_ratio);
-  for (auto& group : optimizer_->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  set_learning_rate(*optimizer_, lr);
   optimizer_->zero_grad();
   std::vector<Batch> micro;
   double targets = 0;
@@ -253,15 +204,22 @@ StepMetrics Trainer::step() {
     throw Error("training '" + config_.name + "' stopped: the loss is " + std::to_string(total) + " at step " +
                 std::to_string(state_.step) + "; the last good checkpoint is in " + checkpoint_dir() +
                 " (lower lr, or check the data)");
+  std::map<std::string, double> part_squares;
+  for (const auto& [name, t] : trainable_) {
+    std::string part = name.substr(0, name.find('.'));
+    part_squares[part == "query_tokens" ? "qformer" : part] += t.grad().to(torch::kFloat64).pow(2).sum().item<double>();
+  }
+  std::map<std::string, double> part_norms;
+  for (const auto& [part, sq] : part_squares) part_norms[part] = std::sqrt(sq);
   double grad_norm = torch::nn::utils::clip_grad_norm_(params, config_.grad_clip > 0 ? config_.grad_clip : 1e30);
   optimizer_->step();
   ++state_.step;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {state_.step, total, lr, grad_norm,
-          double(config_.batch_size * config_.grad_accum * world_size()) / seconds};
+          double(config_.batch_size * config_.grad_accum * world_size()) / seconds, part_norms};
 }
 
-EvalMetrics Trainer::evaluate(int64_t limit) {
+EvalMetrics Trainer::evaluate(int64_t limit, bool blank_images) {
   EvalMetrics m;
   size_t n = validation_.size();
   if (limit > 0) n = std::min(n, size_t(limit));
@@ -279,8 +237,9 @@ EvalMetrics Trainer::evaluate(int64_t limit) {
       tokens.push_back(&validation_tokens_[i]);
     }
     auto batch = make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_,
-                            nullptr)
-                     .to(device_);
+                            nullptr);
+    if (blank_images) batch.pixels = normalize_pixels(torch::full_like(batch.pixels, 128.0), preprocess_);
+    batch = batch.to(device_);
     loss_sum += token_losses(batch).mean().item<double>();
     ++batches;
     if (samples.front()->question.empty()) continue;  // captions: loss only
@@ -332,7 +291,7 @@ std::string Trainer::checkpoint_dir() const { return (fs::path(config_.output_di
 
 void Trainer::save_checkpoint() {
   if (!is_writer()) return;
-  replace_directory(checkpoint_dir(), [&](const fs::path& dir) {
+  io::replace_directory(checkpoint_dir(), [&](const fs::path& dir) {
     model::save_medvqa(model_, (dir / "model").string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
     tokenizer_->save((dir / "model" / "tokenizer.json").string());
     torch::save(*optimizer_, (dir / "optimizer.pt").string());
@@ -348,7 +307,7 @@ void Trainer::save_checkpoint() {
 }
 
 void Trainer::load_checkpoint() {
-  fs::path dir = existing_directory(checkpoint_dir());
+  fs::path dir = io::existing_directory(checkpoint_dir());
   if (dir.empty()) throw Error("no checkpoint to resume in " + checkpoint_dir());
   auto s = model::read_json_file((dir / "trainer_state.json").string());
   auto loaded = model::load_medvqa((dir / "model").string());
@@ -372,7 +331,7 @@ void Trainer::load_checkpoint() {
     // Rebuild the current epoch's order; next_batch continues at the cursor.
     order_.resize(train_.size());
     std::iota(order_.begin(), order_.end(), 0);
-    std::mt19937_64 shuffle(mix(config_.seed, uint64_t(state_.epoch)));
+    std::mt19937_64 shuffle(mix_seed(config_.seed, uint64_t(state_.epoch)));
     std::shuffle(order_.begin(), order_.end(), shuffle);
   }
   if (verbose_) std::cerr << "resumed from " << dir.string() << " at step " << state_.step << "\n";
@@ -380,7 +339,7 @@ void Trainer::load_checkpoint() {
 
 void Trainer::save_best() {
   if (!is_writer()) return;
-  replace_directory(fs::path(config_.output_dir) / "best", [&](const fs::path& dir) {
+  io::replace_directory(fs::path(config_.output_dir) / "best", [&](const fs::path& dir) {
     model::save_medvqa(model_, dir.string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
     tokenizer_->save((dir / "tokenizer.json").string());
   });
@@ -397,6 +356,8 @@ bool Trainer::evaluate_and_select(bool tty) {
   bool stop = false;
   auto e = evaluate(config_.eval_limit);
   bool vqa = e.n > 0;
+  std::optional<EvalMetrics> blank;
+  if (vqa && config_.eval_blank_images) blank = evaluate(config_.eval_limit, /*blank_images=*/true);
   double metric = vqa ? e.overall : -e.loss;  // captions: lower loss is better
   if (tty) std::cerr << "\n";
   if (verbose_)
@@ -404,9 +365,13 @@ bool Trainer::evaluate_and_select(bool tty) {
               << (vqa ? std::to_string(e.overall) + " (closed " + std::to_string(e.closed) + ", open " +
                             std::to_string(e.open) + ", n " + std::to_string(e.n) + ")"
                       : std::string())
-              << "\n";
-  append_metrics({{"step", state_.step}, {"eval_loss", e.loss}, {"exact_match", e.overall},
-                  {"exact_match_closed", e.closed}, {"exact_match_open", e.open}, {"eval_n", e.n}});
+              << (blank ? "; with blank images " + std::to_string(blank->overall) : std::string()) << "\n";
+  nlohmann::json line = {{"step", state_.step}, {"eval_loss", e.loss}, {"exact_match", e.overall},
+                         {"exact_match_closed", e.closed}, {"exact_match_open", e.open}, {"eval_n", e.n}};
+  if (blank)
+    line.update({{"blank_images_exact_match", blank->overall}, {"blank_images_exact_match_closed", blank->closed},
+                 {"blank_images_exact_match_open", blank->open}});
+  append_metrics(line);
   if (metric > state_.best_metric || state_.best_step < 0) {
     state_.best_metric = metric;
     state_.best_step = state_.step;
@@ -426,7 +391,7 @@ void Trainer::run(bool resume, int64_t stop_after) {
     io::write_file_atomically((fs::path(config_.output_dir) / "config.json").string(),
                               config_.to_json().dump(2) + "\n");
   }
-  if (resume && !existing_directory(checkpoint_dir()).empty()) load_checkpoint();
+  if (resume && !io::existing_directory(checkpoint_dir()).empty()) load_checkpoint();
   const bool tty = verbose_ && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
   const int64_t first = state_.step;
@@ -437,7 +402,8 @@ void Trainer::run(bool resume, int64_t stop_after) {
     ++steps_this_call;
     recent_loss = recent_loss == 0 ? m.loss : 0.9 * recent_loss + 0.1 * m.loss;
     append_metrics({{"step", m.step}, {"loss", m.loss}, {"lr", m.lr}, {"grad_norm", m.grad_norm},
-                    {"samples_per_second", m.samples_per_second}, {"epoch", state_.epoch}});
+                    {"grad_norms", m.part_grad_norms}, {"samples_per_second", m.samples_per_second},
+                    {"epoch", state_.epoch}});
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     double eta = elapsed / double(state_.step - first) * double(config_.max_steps - state_.step);
     if (tty) {

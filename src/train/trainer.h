@@ -1,6 +1,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -31,6 +32,9 @@ struct TrainerState {
 struct StepMetrics {
   int64_t step;
   double loss, lr, grad_norm, samples_per_second;
+  // Gradient norm (before clipping) of the trainable parameters of each part: "visual",
+  // "qformer" (with the query tokens), "language_projection", "language_model".
+  std::map<std::string, double> part_grad_norms;
 };
 
 struct EvalMetrics {
@@ -56,7 +60,9 @@ class Trainer {
 
   // One optimizer step (grad_accum micro-batches on every rank); returns the mean token loss.
   StepMetrics step();
-  EvalMetrics evaluate(int64_t limit);
+  // Validation loss and exact match; with `blank_images`, every image replaced by a uniform gray
+  // one (the control that shows whether the answers depend on the image).
+  EvalMetrics evaluate(int64_t limit, bool blank_images = false);
   // Cross-entropy of each target token of the batch, flat: the loss covers answer tokens only.
   torch::Tensor token_losses(const Batch& batch);
 

@@ -70,6 +70,10 @@ TEST_F(Slake, ValidateSplitKnownRow) {
   EXPECT_EQ(ex.split, "val");
   EXPECT_EQ(fs::path(ex.image_path), fs::path(dir_) / "imgs/xmlab0/source.jpg");
   EXPECT_TRUE(fs::exists(ex.image_path));
+  // What the row and the image folder's detection.json say about the image itself.
+  EXPECT_EQ(ex.image_attributes, (std::vector<std::pair<std::string, std::string>>{
+                                     {"modality", "MRI"}, {"location", "Abdomen"},
+                                     {"organs", "Liver, Left Kidney, Right Kidney, Spleen"}}));
   std::map<std::string, size_t> types;
   for (const auto& e : val) ++types[e.answer_type];
   EXPECT_EQ(types.size(), 2u);

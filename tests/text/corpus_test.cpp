@@ -50,6 +50,29 @@ TEST(Corpus, MedPixCaptions) {
   EXPECT_NE(docs[0].find("prostate"), std::string::npos);
 }
 
+TEST(Corpus, MedPixCaseTextFieldByField) {
+  const auto docs = corpus_from_file(data("medpix2/Case_topic.json"));
+  EXPECT_GT(docs.size(), 671u * 4);
+  EXPECT_TRUE(std::any_of(docs.begin(), docs.end(), [](const std::string& d) {
+    return d.rfind("History: 73-year-old male with hematuria", 0) == 0;
+  }));
+  EXPECT_TRUE(std::any_of(docs.begin(), docs.end(), [](const std::string& d) { return d.rfind("Findings: ", 0) == 0; }));
+  for (const auto& d : docs) EXPECT_FALSE(d.size() > 5 && d.compare(d.size() - 5, 5, ": N/A") == 0) << d;
+}
+
+TEST(Corpus, RocoCaptionColumn) {
+  const auto docs = corpus_from_file(data("roco-captions/captions.tsv"));
+  EXPECT_EQ(docs.size(), 12487u);
+  EXPECT_EQ(docs[0], "Axial computed tomography scan of the pelvis showing a diffuse infiltration of the bladder wall, "
+                     "catheter in situ (arrow).");
+}
+
+TEST(Corpus, SlakeKnowledgeGraphTriplesAsSentences) {
+  const auto docs = corpus_from_file(data("slake/KG/en_disease.csv"));
+  EXPECT_GT(docs.size(), 2000u);
+  EXPECT_EQ(docs[0], "Alveolar Proteinosis location: Lung");
+}
+
 TEST(Corpus, PlainTextIsOneDocumentPerLine) {
   medvqa::testing::TempDir tmp;
   std::ofstream(tmp.file("notes.txt")) << "Chest X-ray.\r\n\r\n  No effusion.  \nlast line without newline";
@@ -68,7 +91,17 @@ TEST(Corpus, WrongFilesAreErrorsNamingThem) {
     EXPECT_NE(std::string(e.what()).find("All_QA_Pairs_x.txt:2"), std::string::npos) << e.what();
   }
   // Valid JSON, but not one of the known datasets.
-  EXPECT_THROW(corpus_from_file(data("medpix2/Case_topic.json")), Error);
+  std::ofstream(tmp.file("rows.json")) << "[{\"image\": \"a.jpg\", \"label\": 3}]";
+  EXPECT_THROW(corpus_from_file(tmp.file("rows.json")), Error);
+  std::ofstream(tmp.file("table.tsv")) << "id\ttext\n1\tno caption column\n";
+  try {
+    corpus_from_file(tmp.file("table.tsv"));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'caption' column"), std::string::npos) << e.what();
+  }
+  std::ofstream(tmp.file("kg.csv")) << "organ#attribute#value\nLiver#function\n";
+  EXPECT_THROW(corpus_from_file(tmp.file("kg.csv")), Error);
   std::ofstream(tmp.file("bad.json")) << "[{\"question\": ";
   EXPECT_THROW(corpus_from_file(tmp.file("bad.json")), Error);
   EXPECT_THROW(corpus_from_file(tmp.file("missing.txt")), Error);

@@ -48,12 +48,21 @@ TEST(TrainConfig, ExtendsRejectsCyclesAndOtherDirectories) {
   EXPECT_THROW(TrainConfig::from_file(tmp.file("c.json")), Error);
 }
 
-TEST(TrainConfig, TheShippedAblationConfigsLoad) {
-  for (const char* name : {"ablation-3-only", "ablation-2-from-scratch", "ablation-2-3"}) {
+TEST(TrainConfig, TheShippedRecipeAndAblationConfigsLoad) {
+  for (const char* name : {"small-0a-clip", "small-0b-radiology-lm", "small-3-slake-vqa-rad", "ablation-budget",
+                           "ablation-tower-clip-frozen", "ablation-tower-random-frozen", "ablation-tower-clip-trained",
+                           "ablation-tower-random-trained", "ablation-lm-scratch"}) {
     auto c = TrainConfig::from_file(testing::source_dir() + "/configs/train/" + name + ".json");
     EXPECT_EQ(c.name, name);
     EXPECT_FALSE(c.train.empty());
+    EXPECT_TRUE(c.dtype == "bfloat16" || c.dtype == "float32") << name;
   }
+  // Every ablation row changes one thing of the common budget, which is stage 3 shortened.
+  auto budget = TrainConfig::from_file(testing::source_dir() + "/configs/train/ablation-budget.json");
+  auto shipped = TrainConfig::from_file(testing::source_dir() + "/configs/train/small-3-slake-vqa-rad.json");
+  EXPECT_LT(budget.max_steps, shipped.max_steps);
+  EXPECT_TRUE(budget.eval_blank_images);
+  EXPECT_EQ(TrainConfig::from_file(testing::source_dir() + "/configs/train/small-0a-clip.json").kind, "contrastive");
 }
 
 }  // namespace

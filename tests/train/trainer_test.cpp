@@ -93,6 +93,39 @@ TEST(Trainer, BestModelLoadsAndAnswers) {
   for (const auto& p : saved->named_parameters()) EXPECT_TRUE(torch::equal(params[p.key()], p.value())) << p.key();
 }
 
+TEST(Trainer, LogsEachPartsGradientNormAndTheBlankImageControl) {
+  testing::TempDir tmp;
+  auto config = tiny_config(tmp.path(), 4);
+  config.eval_every = 4;
+  config.eval_blank_images = true;
+  Trainer trainer(config, false);
+  trainer.run(false);
+  std::ifstream in(tmp.path() + "/metrics.jsonl");
+  int steps = 0, evals = 0;
+  for (std::string line; std::getline(in, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) {
+      ++steps;
+      for (const char* part : {"visual", "qformer", "language_projection", "language_model"})
+        EXPECT_GT(j.at("grad_norms").at(part).get<double>(), 0.0) << part << " " << line;
+    }
+    if (j.contains("exact_match")) {
+      ++evals;
+      for (const char* key : {"blank_images_exact_match", "blank_images_exact_match_closed"}) {
+        ASSERT_TRUE(j.contains(key)) << line;
+        EXPECT_GE(j[key].get<double>(), 0.0);
+        EXPECT_LE(j[key].get<double>(), 1.0);
+      }
+    }
+  }
+  EXPECT_EQ(steps, 4);
+  EXPECT_EQ(evals, 1);
+  // The blank control answers from a uniform image: its loss differs from the real images' loss.
+  auto real = trainer.evaluate(16), blank = trainer.evaluate(16, /*blank_images=*/true);
+  EXPECT_NE(real.loss, blank.loss);
+  EXPECT_EQ(real.n, blank.n);
+}
+
 TEST(Trainer, FrozenParametersGetNoGradientAndDoNotChange) {
   testing::TempDir tmp;
   auto config = tiny_config(tmp.path(), 3);
@@ -132,6 +165,9 @@ TEST(TrainConfigTest, ErrorsNameTheProblem) {
   j.erase("init_model");
   j["dtype"] = "float16";
   EXPECT_THROW(TrainConfig::from_json(j, ""), Error);
+  j["dtype"] = "auto";  // the fast one of this machine
+  const auto dtype = TrainConfig::from_json(j, "").dtype;
+  EXPECT_TRUE(dtype == "bfloat16" || dtype == "float32") << dtype;
 }
 
 TEST(Trainer, DeviceComesFromTheConfigAndABadOneIsAClearError) {
