@@ -46,8 +46,16 @@ void require_complete(const LoadReport& report, const std::string& what) {
 io::StateDict module_weights(const torch::nn::Module& module, const std::string& key_prefix,
                              const std::function<bool(const std::string&)>& keep) {
   io::StateDict out;
-  for (const auto& item : module.named_parameters(true))
-    if (!keep || keep(item.key())) out[key_prefix + item.key()] = item.value().detach();
+  for (const auto& item : module.named_parameters(true)) {
+    if (keep && !keep(item.key())) continue;
+    // Packing for inference (pack_weights) releases a weight's tensor into its packed copy; saved,
+    // it would be an empty tensor that no loader accepts.
+    if (item.value().numel() == 0)
+      throw Error("cannot save " + key_prefix + item.key() +
+                  ": the model's weights were released into packed storage for inference (pack_weights); "
+                  "save a model that was not packed");
+    out[key_prefix + item.key()] = item.value().detach();
+  }
   return out;
 }
 

@@ -2,10 +2,13 @@
 // rounded weights, the kernels agree with their portable loops, and a packed BLOOM stays close.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "io/error.h"
 #include "model/bloom.h"
 #include "model/packed_kernels.h"
 #include "model/packed_weight.h"
+#include "model/pretrained.h"
 #include "testing/testing.h"
 
 namespace medvqa::model {
@@ -255,6 +258,10 @@ TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
     EXPECT_GT(lm->weight_bytes(), fp32_bytes * ratio);
     EXPECT_EQ(lm->transformer->word_embeddings->weight.numel(), 0);
     EXPECT_THROW(lm->pack_weights(format), Error);
+    // Its released weights cannot be saved as empty tensors.
+    testing::TempDir tmp;
+    EXPECT_THROW(save_bloom(lm, tmp.path()), Error);
+    EXPECT_FALSE(std::filesystem::exists(tmp.file("model.safetensors")));
   }
 }
 
