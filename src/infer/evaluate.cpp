@@ -44,7 +44,10 @@ std::vector<image::Image> load_images(const std::vector<data::VqaExample>& examp
   return images;
 }
 
-eval::Prediction prediction(const data::VqaExample& example, Answer answer) {
+
+}  // namespace
+
+eval::Prediction to_prediction(const data::VqaExample& example, Answer answer) {
   eval::Prediction p;
   p.id = example.id;
   p.question = example.question;
@@ -56,8 +59,6 @@ eval::Prediction prediction(const data::VqaExample& example, Answer answer) {
   p.language = example.language;
   return p;
 }
-
-}  // namespace
 
 ImageControl parse_image_control(const std::string& name) {
   if (name == "real") return ImageControl::kReal;
@@ -101,7 +102,7 @@ std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data
     std::vector<std::string> questions;
     for (size_t i = begin; i < end; ++i) questions.push_back(examples[i].question);
     auto answers = answerer.answer(images, questions, options);
-    for (size_t i = begin; i < end; ++i) predictions.push_back(prediction(examples[i], std::move(answers[i - begin])));
+    for (size_t i = begin; i < end; ++i) predictions.push_back(to_prediction(examples[i], std::move(answers[i - begin])));
     if (progress) progress(end, n);
   }
   return predictions;

@@ -1,5 +1,6 @@
 #include "train/config.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "io/error.h"
@@ -27,17 +28,85 @@ std::string resolve(const std::string& base, const std::string& p) {
   return (fs::path(base) / p).lexically_normal().string();
 }
 
+// Every field of a data source and of a config, named once: reading, writing and the check for
+// unknown keys all go through these lists, so a field cannot be read but not saved, and a typo
+// in a config ("learning_rate", "max_step") is an error instead of a silently ignored key.
+template <typename Source, typename Visit>
+void source_fields(Source& s, Visit&& v) {
+  v("format", s.format);
+  v("path", s.path);
+  v("images", s.images);
+  v("languages", s.languages);
+  v("weight", s.weight);
+  v("holdout_fraction", s.holdout_fraction);
+  v("holdout_side", s.holdout_side);
+  v("holdout_seed", s.holdout_seed);
+  v("limit", s.limit);
+}
+
+// The scalar and list fields of a config; train, validation, prompt_template, lora and
+// text_tower are read apart (they are objects or optional).
+template <typename Config, typename Visit>
+void config_fields(Config& c, Visit&& v) {
+  v("name", c.name);
+  v("kind", c.kind);
+  v("max_statements", c.max_statements);
+  v("sequence_length", c.sequence_length);
+  v("validation_fraction", c.validation_fraction);
+  v("output_dir", c.output_dir);
+  v("init_model", c.init_model);
+  v("model_config", c.model_config);
+  v("tokenizer", c.tokenizer);
+  v("init_seed", c.init_seed);
+  v("caption_prompt", c.caption_prompt);
+  v("max_prompt_tokens", c.max_prompt_tokens);
+  v("max_target_tokens", c.max_target_tokens);
+  v("trainable", c.trainable);
+  v("lr", c.lr);
+  v("weight_decay", c.weight_decay);
+  v("beta1", c.beta1);
+  v("beta2", c.beta2);
+  v("eps", c.eps);
+  v("warmup_steps", c.warmup_steps);
+  v("max_steps", c.max_steps);
+  v("min_lr_ratio", c.min_lr_ratio);
+  v("batch_size", c.batch_size);
+  v("grad_accum", c.grad_accum);
+  v("grad_clip", c.grad_clip);
+  v("dtype", c.dtype);
+  v("device", c.device);
+  v("seed", c.seed);
+  v("threads", c.threads);
+  v("loader_threads", c.loader_threads);
+  v("crop_scale_min", c.crop_scale_min);
+  v("flip_probability", c.flip_probability);
+  v("color_jitter", c.color_jitter);
+  v("log_every", c.log_every);
+  v("eval_every", c.eval_every);
+  v("eval_limit", c.eval_limit);
+  v("eval_blank_images", c.eval_blank_images);
+  v("checkpoint_every", c.checkpoint_every);
+  v("early_stopping_patience", c.early_stopping_patience);
+}
+
+// Throws naming the first key of `j` that is neither listed by `fields` nor in `extra`. Keys
+// starting with "_" are comments.
+template <typename Fields>
+void reject_unknown_keys(const json& j, const char* what, Fields&& fields, std::initializer_list<const char*> extra) {
+  if (!j.is_object()) throw Error(std::string("training config: ") + what + " must be a JSON object");
+  std::vector<std::string> known(extra.begin(), extra.end());
+  fields([&](const char* key, const auto&) { known.emplace_back(key); });
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    if (key.rfind('_', 0) == 0 || std::find(known.begin(), known.end(), key) != known.end()) continue;
+    throw Error(std::string("training config: unknown field '") + key + "' in " + what);
+  }
+}
+
 DataSource read_source(const json& j, const std::string& base) {
   DataSource s;
-  read(j, "format", s.format);
-  read(j, "path", s.path);
-  read(j, "images", s.images);
-  read(j, "languages", s.languages);
-  read(j, "weight", s.weight);
-  read(j, "holdout_fraction", s.holdout_fraction);
-  read(j, "holdout_side", s.holdout_side);
-  read(j, "holdout_seed", s.holdout_seed);
-  read(j, "limit", s.limit);
+  reject_unknown_keys(j, "a data source", [&](auto&& v) { source_fields(s, v); }, {});
+  source_fields(s, [&](const char* key, auto& value) { read(j, key, value); });
   if (s.format.empty() || s.path.empty()) throw Error("training config: every data source needs a format and a path");
   if (s.holdout_side != "train" && s.holdout_side != "val")
     throw Error("training config: holdout_side must be 'train' or 'val'");
@@ -48,37 +117,28 @@ DataSource read_source(const json& j, const std::string& base) {
 }
 
 json source_json(const DataSource& s) {
-  return {{"format", s.format},     {"path", s.path},
-          {"images", s.images},     {"languages", s.languages},
-          {"weight", s.weight},     {"holdout_fraction", s.holdout_fraction},
-          {"holdout_side", s.holdout_side}, {"holdout_seed", s.holdout_seed},
-          {"limit", s.limit}};
+  json j;
+  source_fields(s, [&](const char* key, const auto& value) { j[key] = value; });
+  return j;
 }
 
 }  // namespace
 
 TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   TrainConfig c;
-  read(j, "name", c.name);
-  read(j, "kind", c.kind);
+  reject_unknown_keys(j, "the config", [&](auto&& v) { config_fields(c, v); },
+                      {"train", "validation", "prompt_template", "lora", "text_tower"});
+  config_fields(c, [&](const char* key, auto& value) { read(j, key, value); });
   if (c.kind != "vqa" && c.kind != "contrastive" && c.kind != "language_model")
     throw Error("training config: kind must be vqa, contrastive or language_model, got '" + c.kind + "'");
   if (j.contains("text_tower") && !j["text_tower"].is_null()) {
     if (!j["text_tower"].is_object()) throw Error("training config: text_tower must be an object (a BLOOM config)");
     c.text_tower = j["text_tower"];
   }
-  read(j, "max_statements", c.max_statements);
-  read(j, "sequence_length", c.sequence_length);
-  read(j, "validation_fraction", c.validation_fraction);
-  read(j, "output_dir", c.output_dir);
   c.output_dir = resolve(base, c.output_dir);
-  read(j, "init_model", c.init_model);
-  read(j, "model_config", c.model_config);
-  read(j, "tokenizer", c.tokenizer);
   c.init_model = resolve(base, c.init_model);
   c.model_config = resolve(base, c.model_config);
   c.tokenizer = resolve(base, c.tokenizer);
-  read(j, "init_seed", c.init_seed);
   if (c.init_model.empty() == c.model_config.empty())
     throw Error("training config: give exactly one of init_model (a model directory) or model_config (+ tokenizer)");
   if (!c.model_config.empty() && c.tokenizer.empty())
@@ -88,37 +148,12 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   for (const auto& s : j["train"]) c.train.push_back(read_source(s, base));
   if (j.contains("validation"))
     for (const auto& s : j["validation"]) c.validation.push_back(read_source(s, base));
-  read(j, "caption_prompt", c.caption_prompt);
-  if (j.contains("prompt_template")) c.prompt_template = j["prompt_template"].get<std::string>();
-  read(j, "max_prompt_tokens", c.max_prompt_tokens);
-  read(j, "max_target_tokens", c.max_target_tokens);
-  read(j, "trainable", c.trainable);
+  if (j.contains("prompt_template") && !j["prompt_template"].is_null()) {
+    std::string t;
+    read(j, "prompt_template", t);
+    c.prompt_template = t;
+  }
   if (j.contains("lora") && !j["lora"].is_null()) c.lora = model::LoraConfig::from_json(j["lora"]);
-  read(j, "lr", c.lr);
-  read(j, "weight_decay", c.weight_decay);
-  read(j, "beta1", c.beta1);
-  read(j, "beta2", c.beta2);
-  read(j, "eps", c.eps);
-  read(j, "warmup_steps", c.warmup_steps);
-  read(j, "max_steps", c.max_steps);
-  read(j, "min_lr_ratio", c.min_lr_ratio);
-  read(j, "batch_size", c.batch_size);
-  read(j, "grad_accum", c.grad_accum);
-  read(j, "grad_clip", c.grad_clip);
-  read(j, "dtype", c.dtype);
-  read(j, "device", c.device);
-  read(j, "seed", c.seed);
-  read(j, "threads", c.threads);
-  read(j, "loader_threads", c.loader_threads);
-  read(j, "crop_scale_min", c.crop_scale_min);
-  read(j, "flip_probability", c.flip_probability);
-  read(j, "color_jitter", c.color_jitter);
-  read(j, "log_every", c.log_every);
-  read(j, "eval_every", c.eval_every);
-  read(j, "eval_limit", c.eval_limit);
-  read(j, "eval_blank_images", c.eval_blank_images);
-  read(j, "checkpoint_every", c.checkpoint_every);
-  read(j, "early_stopping_patience", c.early_stopping_patience);
   if (c.batch_size <= 0 || c.grad_accum <= 0 || c.max_steps <= 0)
     throw Error("training config: batch_size, grad_accum and max_steps must be positive");
   if (c.max_statements <= 0 || c.sequence_length < 2)
@@ -153,54 +188,22 @@ static json read_config_json(const std::string& path, int depth = 0) {
 }
 
 TrainConfig TrainConfig::from_file(const std::string& path) {
-  return from_json(read_config_json(path), fs::path(path).parent_path().string());
+  auto j = read_config_json(path);
+  try {
+    return from_json(j, fs::path(path).parent_path().string());
+  } catch (const Error& e) {
+    throw Error(path + ": " + e.what());
+  }
 }
 
 json TrainConfig::to_json() const {
   json train_sources = json::array(), val_sources = json::array();
   for (const auto& s : train) train_sources.push_back(source_json(s));
   for (const auto& s : validation) val_sources.push_back(source_json(s));
-  json j = {{"name", name},
-            {"kind", kind},
-            {"max_statements", max_statements},
-            {"sequence_length", sequence_length},
-            {"validation_fraction", validation_fraction},
-            {"output_dir", output_dir},
-            {"init_model", init_model},
-            {"model_config", model_config},
-            {"tokenizer", tokenizer},
-            {"init_seed", init_seed},
-            {"train", train_sources},
-            {"validation", val_sources},
-            {"caption_prompt", caption_prompt},
-            {"max_prompt_tokens", max_prompt_tokens},
-            {"max_target_tokens", max_target_tokens},
-            {"trainable", trainable},
-            {"lr", lr},
-            {"weight_decay", weight_decay},
-            {"beta1", beta1},
-            {"beta2", beta2},
-            {"eps", eps},
-            {"warmup_steps", warmup_steps},
-            {"max_steps", max_steps},
-            {"min_lr_ratio", min_lr_ratio},
-            {"batch_size", batch_size},
-            {"grad_accum", grad_accum},
-            {"grad_clip", grad_clip},
-            {"dtype", dtype},
-            {"device", device},
-            {"seed", seed},
-            {"threads", threads},
-            {"loader_threads", loader_threads},
-            {"crop_scale_min", crop_scale_min},
-            {"flip_probability", flip_probability},
-            {"color_jitter", color_jitter},
-            {"log_every", log_every},
-            {"eval_every", eval_every},
-            {"eval_limit", eval_limit},
-            {"eval_blank_images", eval_blank_images},
-            {"checkpoint_every", checkpoint_every},
-            {"early_stopping_patience", early_stopping_patience}};
+  json j;
+  config_fields(*this, [&](const char* key, const auto& value) { j[key] = value; });
+  j["train"] = train_sources;
+  j["validation"] = val_sources;
   if (prompt_template) j["prompt_template"] = *prompt_template;
   if (lora) j["lora"] = lora->to_json();
   if (text_tower) j["text_tower"] = *text_tower;

@@ -11,10 +11,11 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <numeric>
 #include <sstream>
 
-#include "data/normalize.h"
+#include "eval/report.h"
+#include "infer/answerer.h"
+#include "infer/evaluate.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
 #include "model/init.h"
@@ -88,6 +89,7 @@ Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator>
   augmentation_ = {config_.crop_scale_min, config_.flip_probability, config_.color_jitter};
 
   train_ = load_samples(config_.train, verbose_);
+  order_ = EpochOrder(train_.size(), config_.seed);
   validation_ = load_samples(config_.validation, verbose_);
   if (train_.empty()) throw Error("training config '" + config_.name + "': the training sources hold no examples");
   for (const auto& s : train_) train_tokens_.push_back(tokenize_sample(s, *tokenizer_, format_));
@@ -111,17 +113,26 @@ Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator>
 
 void Trainer::set_trainable() {
   trainable_.clear();
+  std::vector<bool> matched(config_.trainable.size(), false);
   for (auto& p : model_->named_parameters()) {
     const std::string& name = p.key();
     bool train = false;
-    for (const auto& prefix : config_.trainable) {
+    for (size_t k = 0; k < config_.trainable.size(); ++k) {
+      const auto& prefix = config_.trainable[k];
       if (prefix == "*" || (prefix == "lora" && name.find(".lora_") != std::string::npos) ||
           (prefix != "lora" && name.rfind(prefix, 0) == 0 && name.find(".lora_") == std::string::npos))
-        train = true;
+        train = matched[k] = true;
     }
     p.value().set_requires_grad(train);
     if (train) trainable_.emplace_back(name, p.value());
   }
+  // A pattern that selects nothing is a typo ("qformer" for "qformer.", "lora" without a lora
+  // section), not a request: training on would silently run another experiment.
+  for (size_t k = 0; k < matched.size(); ++k)
+    if (!matched[k])
+      throw Error("training config '" + config_.name + "': trainable pattern '" + config_.trainable[k] +
+                  "' matches no parameter of the model (prefixes of parameter names such as \"qformer.\", "
+                  "\"language_model.\", \"visual.\", \"query_tokens\", or \"lora\" or \"*\")");
   if (trainable_.empty()) throw Error("training config: 'trainable' selects no parameter of the model");
   if (verbose_) {
     int64_t n = 0, total = 0;
@@ -142,18 +153,12 @@ Batch Trainer::next_batch() {
   std::vector<const TokenizedSample*> tokens;
   std::vector<uint64_t> seeds;
   for (int64_t k = 0; k < global; ++k) {
-    if (order_.empty() || state_.cursor >= int64_t(order_.size())) {
-      if (!order_.empty()) {
-        ++state_.epoch;
-        state_.cursor = 0;
-      }
-      order_.resize(train_.size());
-      std::iota(order_.begin(), order_.end(), 0);
-      std::mt19937_64 shuffle(mix_seed(config_.seed, uint64_t(state_.epoch)));
-      std::shuffle(order_.begin(), order_.end(), shuffle);
+    if (state_.cursor >= int64_t(train_.size())) {
+      ++state_.epoch;
+      state_.cursor = 0;
     }
     const uint64_t seed = mix_seed(mix_seed(config_.seed, uint64_t(state_.epoch)), uint64_t(state_.cursor));
-    int64_t i = order_[size_t(state_.cursor++)];
+    int64_t i = order_.of(state_.epoch)[size_t(state_.cursor++)];
     if (k < first || k >= first + config_.batch_size) continue;
     samples.push_back(&train_[size_t(i)]);
     tokens.push_back(&train_tokens_[size_t(i)]);
@@ -226,8 +231,12 @@ EvalMetrics Trainer::evaluate(int64_t limit, bool blank_images) {
   if (n == 0) return m;
   torch::NoGradGuard no_grad;
   model_->eval();
+  // The questions are answered and scored by the code `medvqa ask` and `medvqa eval` run, so the
+  // checkpoint selected here is the one that scores best there.
+  infer::Answerer answerer(model_, *tokenizer_, config_.output_dir, device_);
+  auto& predictions = m.predictions;
   double loss_sum = 0;
-  int64_t batches = 0, correct = 0, correct_closed = 0, correct_open = 0;
+  int64_t batches = 0;
   const int64_t B = std::max<int64_t>(1, config_.batch_size);
   for (size_t start = 0; start < n; start += size_t(B)) {
     std::vector<const Sample*> samples;
@@ -242,48 +251,33 @@ EvalMetrics Trainer::evaluate(int64_t limit, bool blank_images) {
     batch = batch.to(device_);
     loss_sum += token_losses(batch).mean().item<double>();
     ++batches;
-    if (samples.front()->question.empty()) continue;  // captions: loss only
-    // Greedy answers from the prompts alone, left-padded as at inference.
-    int64_t longest = 0;
-    for (const auto* t : tokens) longest = std::max<int64_t>(longest, int64_t(t->prompt.size()));
-    auto ids = torch::full({int64_t(tokens.size()), longest}, model_->config.text.pad_token_id, torch::kLong);
-    auto mask = torch::zeros({int64_t(tokens.size()), longest}, torch::kLong);
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      const auto& p = tokens[i]->prompt;
-      int64_t off = longest - int64_t(p.size());
-      ids[int64_t(i)].narrow(0, off, int64_t(p.size())).copy_(torch::tensor(p, torch::kLong));
-      mask[int64_t(i)].narrow(0, off, int64_t(p.size())).fill_(1);
-    }
-    model::GenerationOptions g;
-    g.max_new_tokens = config_.max_target_tokens;
-    g.eos_token_id = model_->config.text.eos_token_id;
-    g.pad_token_id = model_->config.text.pad_token_id;
-    torch::Tensor out;
+    std::vector<int64_t> rows;  // the questions of the batch (captions are scored by their loss only)
+    std::vector<std::string> questions;
+    for (size_t i = 0; i < samples.size(); ++i)
+      if (!samples[i]->question.empty()) {
+        rows.push_back(int64_t(i));
+        questions.push_back(samples[i]->question);
+      }
+    if (rows.empty()) continue;
+    auto pixels = batch.pixels.index_select(0, torch::tensor(rows, torch::kLong).to(device_));
+    std::vector<infer::Answer> answers;
     {
       AutocastGuard autocast(config_.dtype == "bfloat16", device_);
-      out = model_->generate(batch.pixels, ids.to(device_), mask.to(device_), g).tokens.to(torch::kCPU);
+      answers = answerer.answer_pixels(pixels, questions);
     }
-    auto rows = out.accessor<int64_t, 2>();
-    for (size_t i = 0; i < samples.size(); ++i) {
-      std::vector<int64_t> answer;
-      for (int64_t j = 0; j < out.size(1); ++j) {
-        int64_t t = rows[int64_t(i)][j];
-        if (t == g.eos_token_id || t == g.pad_token_id) break;
-        answer.push_back(t);
-      }
-      bool ok = data::normalize_answer(tokenizer_->decode(answer, true)) == samples[i]->target;
-      bool closed = samples[i]->example.answer_type == "CLOSED";
-      ++m.n;
-      (closed ? m.n_closed : m.n_open)++;
-      correct += ok;
-      (closed ? correct_closed : correct_open) += ok;
-    }
+    for (size_t k = 0; k < rows.size(); ++k)
+      predictions.push_back(infer::to_prediction(samples[size_t(rows[k])]->example, std::move(answers[k])));
   }
   model_->train();
   m.loss = loss_sum / double(batches);
-  if (m.n) m.overall = double(correct) / double(m.n);
-  if (m.n_closed) m.closed = double(correct_closed) / double(m.n_closed);
-  if (m.n_open) m.open = double(correct_open) / double(m.n_open);
+  if (predictions.empty()) return m;
+  const auto scores = eval::evaluate(predictions, {}, {}).total;
+  m.n = int64_t(scores.n);
+  m.n_closed = int64_t(scores.n_closed);
+  m.n_open = int64_t(scores.n_open);
+  m.overall = scores.exact_match.all.value().value_or(0);
+  m.closed = scores.exact_match.closed.value().value_or(0);
+  m.open = scores.exact_match.open.value().value_or(0);
   return m;
 }
 
@@ -326,14 +320,6 @@ void Trainer::load_checkpoint() {
   state_.best_metric = s.at("best_metric").get<double>();
   state_.best_step = s.at("best_step").get<int64_t>();
   state_.evals_without_improvement = s.at("evals_without_improvement").get<int64_t>();
-  order_.clear();
-  if (state_.cursor > 0 || state_.epoch > 0) {
-    // Rebuild the current epoch's order; next_batch continues at the cursor.
-    order_.resize(train_.size());
-    std::iota(order_.begin(), order_.end(), 0);
-    std::mt19937_64 shuffle(mix_seed(config_.seed, uint64_t(state_.epoch)));
-    std::shuffle(order_.begin(), order_.end(), shuffle);
-  }
   if (verbose_) std::cerr << "resumed from " << dir.string() << " at step " << state_.step << "\n";
 }
 

@@ -4,15 +4,16 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "eval/metrics.h"
 #include "model/medvqa_model.h"
 #include "text/tokenizer.h"
 #include "train/batch.h"
 #include "train/config.h"
 #include "train/distributed.h"
+#include "train/epoch_order.h"
 #include "train/samples.h"
 
 namespace medvqa::train {
@@ -41,6 +42,7 @@ struct EvalMetrics {
   double loss = 0;
   int64_t n = 0, n_closed = 0, n_open = 0;
   double overall = 0, closed = 0, open = 0;  // normalized exact match
+  std::vector<eval::Prediction> predictions;  // each validation question's answer, in order
 };
 
 // The training loop of one stage (medvqa train --config FILE).
@@ -97,7 +99,7 @@ class Trainer {
   std::vector<Sample> train_, validation_;
   std::vector<TokenizedSample> train_tokens_, validation_tokens_;
   std::unique_ptr<ImageCache> images_;
-  std::vector<int64_t> order_;
+  EpochOrder order_{0, 0};
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   TrainerState state_;

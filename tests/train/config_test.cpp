@@ -1,4 +1,4 @@
-// Training configs: "extends" restates only what differs from a base config.
+// Training configs: "extends" restates only what differs from a base config; unknown keys are errors.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -46,6 +46,60 @@ TEST(TrainConfig, ExtendsRejectsCyclesAndOtherDirectories) {
   write(tmp.file("sub/base.json"), {{"name", "x"}});
   write(tmp.file("c.json"), {{"extends", "sub/base.json"}});
   EXPECT_THROW(TrainConfig::from_file(tmp.file("c.json")), Error);
+}
+
+nlohmann::json minimal_config() {
+  return {{"_comment", "comments start with an underscore"},
+          {"init_model", "runs/previous/best"},
+          {"train", {{{"format", "slake"}, {"path", "data/train.json"}}}}};
+}
+
+// Returns the message of the Error that loading `j` as tmp/config.json throws ("" if none).
+std::string load_error(testing::TempDir& tmp, const nlohmann::json& j) {
+  write(tmp.file("config.json"), j);
+  try {
+    TrainConfig::from_file(tmp.file("config.json"));
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TrainConfig, AnUnknownFieldIsAnErrorNamingItAndTheFile) {
+  testing::TempDir tmp;
+  EXPECT_EQ(load_error(tmp, minimal_config()), "");
+  auto typo = minimal_config();
+  typo["learning_rate"] = 1e-3;
+  auto message = load_error(tmp, typo);
+  EXPECT_NE(message.find("'learning_rate'"), std::string::npos) << message;
+  EXPECT_NE(message.find(tmp.file("config.json")), std::string::npos) << message;
+  auto source_typo = minimal_config();
+  source_typo["train"][0]["holdout_fractoin"] = 0.1;
+  message = load_error(tmp, source_typo);
+  EXPECT_NE(message.find("'holdout_fractoin'"), std::string::npos) << message;
+  EXPECT_NE(message.find("data source"), std::string::npos) << message;
+  auto not_object = minimal_config();
+  not_object["train"] = {"data/train.json"};
+  EXPECT_NE(load_error(tmp, not_object), "");
+}
+
+TEST(TrainConfig, WritesEveryFieldItReads) {
+  testing::TempDir tmp;
+  auto j = minimal_config();
+  j["lr"] = 3e-4;
+  j["eval_blank_images"] = true;
+  j["prompt_template"] = "Q: {question} A:";
+  j["train"][0]["weight"] = 1.5;
+  write(tmp.file("config.json"), j);
+  auto c = TrainConfig::from_file(tmp.file("config.json"));
+  auto written = c.to_json();
+  // The written config reads back as the same config (paths are absolute by then).
+  auto again = TrainConfig::from_json(written, "/elsewhere");
+  EXPECT_EQ(again.to_json(), written);
+  EXPECT_DOUBLE_EQ(again.lr, 3e-4);
+  EXPECT_TRUE(again.eval_blank_images);
+  EXPECT_EQ(again.prompt_template.value_or(""), "Q: {question} A:");
+  EXPECT_DOUBLE_EQ(again.train.at(0).weight, 1.5);
 }
 
 TEST(TrainConfig, TheShippedRecipeAndAblationConfigsLoad) {

@@ -1,12 +1,17 @@
 // The training engine on real SLAKE rows with a tiny model: the loss falls, a killed and
-// resumed run continues exactly as an uninterrupted one, and checkpoints load as models.
+// resumed run continues exactly as an uninterrupted one, checkpoints load as models, and the
+// validation during training answers and scores as `medvqa eval` does.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
+#include "eval/report.h"
 #include "infer/answerer.h"
+#include "infer/evaluate.h"
 #include "io/error.h"
+#include "model/init.h"
 #include "model/pretrained.h"
 #include "testing/testing.h"
 #include "train/schedule.h"
@@ -93,6 +98,38 @@ TEST(Trainer, BestModelLoadsAndAnswers) {
   for (const auto& p : saved->named_parameters()) EXPECT_TRUE(torch::equal(params[p.key()], p.value())) << p.key();
 }
 
+TEST(Trainer, ValidationAnswersAndScoresAsMedvqaEvalDoes) {
+  testing::TempDir tmp;
+  auto config = tiny_config(tmp.path(), 2);
+  config.eval_every = 2;
+  Trainer trainer(config, false);
+  trainer.run(false);
+  // Large random weights answer each question differently (a few steps of training answer all
+  // alike), so that the comparison below compares something.
+  model::init_weights(*trainer.model(), 0.5, 11);
+  const std::string saved = tmp.file("saved");
+  model::save_medvqa(trainer.model(), saved);
+  std::filesystem::copy_file(tmp.file("best/tokenizer.json"), saved + "/tokenizer.json");
+  auto in_training = trainer.evaluate(0);
+  ASSERT_EQ(in_training.n, 16);
+  // `medvqa eval`'s path: the saved model loaded from disk, images decoded from their files.
+  std::vector<data::VqaExample> examples;
+  for (const auto& s : load_samples(config.validation, false)) examples.push_back(s.example);
+  auto answerer = infer::Answerer::load(saved);
+  auto predictions = infer::predict(answerer, examples, config.batch_size);
+  ASSERT_EQ(predictions.size(), in_training.predictions.size());
+  std::set<std::string> distinct;
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    EXPECT_EQ(in_training.predictions[i].prediction, predictions[i].prediction) << examples[i].question;
+    distinct.insert(predictions[i].prediction);
+  }
+  EXPECT_GT(distinct.size(), 2u) << "the answers do not depend on the question: nothing is compared";
+  auto scores = eval::evaluate(predictions, {}, {}).total;
+  EXPECT_DOUBLE_EQ(in_training.overall, scores.exact_match.all.value().value_or(-1));
+  EXPECT_DOUBLE_EQ(in_training.closed, scores.exact_match.closed.value().value_or(-1));
+  EXPECT_DOUBLE_EQ(in_training.open, scores.exact_match.open.value().value_or(-1));
+}
+
 TEST(Trainer, LogsEachPartsGradientNormAndTheBlankImageControl) {
   testing::TempDir tmp;
   auto config = tiny_config(tmp.path(), 4);
@@ -154,6 +191,18 @@ TEST(Trainer, LoraStageSavesAPeftAdapter) {
   bool has_lora = false;
   for (const auto& p : reloaded->named_parameters()) has_lora |= p.key().find("lora_B") != std::string::npos;
   EXPECT_TRUE(has_lora);
+}
+
+TEST(Trainer, ATrainablePatternThatMatchesNothingIsAnErrorNamingIt) {
+  testing::TempDir tmp;
+  auto config = tiny_config(tmp.path(), 1);
+  config.trainable = {"qformer.", "language_modle."};
+  try {
+    Trainer trainer(config, false);
+    FAIL() << "a misspelled trainable pattern trained";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'language_modle.'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(TrainConfigTest, ErrorsNameTheProblem) {
