@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/model_options.h"
+#include "data/normalize.h"
 #include "data/readers.h"
 #include "data/split.h"
 #include "eval/floors.h"
@@ -28,7 +29,7 @@ struct Options {
   uint64_t holdout_seed = 0;
   size_t limit = 0;
   int64_t batch_size = 8;
-  bool rank_closed = false;
+  bool rank_closed = false, rank_open = false;
   std::string image_control = "real";
   int threads = 0;
   std::string out, predictions;
@@ -155,6 +156,13 @@ int run(const Options& o) {
   auto answerer = load_answerer(model_dir, o.model_options);
   infer::AnswerOptions answer_options;
   answer_options.rank_closed = o.rank_closed;
+  if (o.rank_open) {
+    if (candidates.empty()) throw Error("--rank-open ranks the answers of --train-answers; give a training split");
+    std::set<std::string> answers;
+    for (const auto& c : candidates) answers.insert(data::normalize_answer(c));
+    answers.erase("");
+    answer_options.open_candidates.assign(answers.begin(), answers.end());
+  }
   auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options, control);
 
   eval::ReportMeta meta;
@@ -165,6 +173,11 @@ int run(const Options& o) {
   meta.languages = languages_of(predictions);
   meta.selection = selection;
   if (control != infer::ImageControl::kReal) meta.image_control = o.image_control;
+  if (o.rank_closed || o.rank_open)
+    meta.answering = std::string("closed: ") + (o.rank_closed ? "ranked" : "generated") + "; open: " +
+                     (o.rank_open ? "ranked over " + std::to_string(answer_options.open_candidates.size()) +
+                                        " training answers"
+                                  : "generated");
   auto report = eval::evaluate(predictions, candidates, meta);
   if (!prior_questions.empty()) report.question_prior = eval::question_prior_exact_match(prior_questions, predictions);
 
@@ -220,6 +233,9 @@ Command add_eval(CLI::App& root) {
   cmd->add_flag("--rank-closed", o->rank_closed,
                 "Answer closed questions with the most likely candidate (yes/no, or the options of an "
                 "\"A or B\" question) instead of free generation");
+  cmd->add_flag("--rank-open", o->rank_open,
+                "Answer open questions with the most likely of the training answers (--train-answers) "
+                "instead of free generation");
   cmd->add_option("--out", o->out, "Write the JSON report here");
   cmd->add_option("--predictions", o->predictions,
                   "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");

@@ -194,7 +194,8 @@ json report_json(const Report& r) {
         {"date", r.meta.date},
         {"languages", r.meta.languages},
         {"selection", r.meta.selection},
-        {"image_control", r.meta.image_control.empty() ? json(nullptr) : json(r.meta.image_control)}}},
+        {"image_control", r.meta.image_control.empty() ? json(nullptr) : json(r.meta.image_control)},
+        {"answering", r.meta.answering}}},
   };
 }
 
@@ -278,6 +279,7 @@ std::string format_table(const Report& r) {
     out += "control: every question was answered with " +
            std::string(r.meta.image_control == "blank" ? "a blank gray image" : "the image of another question") +
            " instead of its own\n";
+  if (r.meta.answering != "generated") out += "answers: " + r.meta.answering + "\n";
   out += "Values in %; '-': no questions in scope.\n"
          "exact_match (main metric), nearest_candidate: all questions of the row; open_token_recall: its open "
          "questions only.\n"

@@ -51,6 +51,9 @@ struct ReportMeta {
   // What the model saw instead of each question's image, for the controls: "" (the real image),
   // "blank" or "shuffled" (medvqa eval --image-control).
   std::string image_control;
+  // How the answers were chosen: "generated" (free generation), or the candidates ranked
+  // (medvqa eval --rank-closed, --rank-open), e.g. "closed: ranked; open: ranked over 219 answers".
+  std::string answering = "generated";
 };
 
 struct Report {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "data/closed.h"
 #include "io/error.h"
@@ -84,13 +85,27 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
     throw Error("got " + std::to_string(images.size()) + " images for " + std::to_string(questions.size()) +
                 " questions");
   if (images.empty()) return {};
+  auto t0 = std::chrono::steady_clock::now();
+  auto batch = pixels(images);
+  const double preprocess_seconds = seconds_since(t0);
+  auto answers = answer_pixels(batch, questions, options);
+  for (auto& a : answers) a.image_seconds += preprocess_seconds;
+  return answers;
+}
+
+std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, const std::vector<std::string>& questions,
+                                            const AnswerOptions& options) {
+  if (pixel_batch.dim() != 4 || pixel_batch.size(0) != int64_t(questions.size()))
+    throw Error("answer_pixels: expected [" + std::to_string(questions.size()) + ",3,S,S] pixels, got " +
+                std::to_string(pixel_batch.dim()) + " dimensions");
+  if (questions.empty()) return {};
   torch::InferenceMode inference;
   std::vector<std::string> prompts;
   for (const auto& q : questions) prompts.push_back(prompt(q));
   auto [ids, mask] = encode_prompts(prompts);
 
   auto t0 = std::chrono::steady_clock::now();
-  auto prefix = model_->image_prefix(pixels(images));
+  auto prefix = model_->image_prefix(pixel_batch.to(device_, model_->query_tokens.scalar_type()));
   double image_seconds = seconds_since(t0);
 
   auto t1 = std::chrono::steady_clock::now();
@@ -105,13 +120,18 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
   auto tokens = generated.tokens.to(torch::kCPU);
   double generate_seconds = seconds_since(t1);
 
-  // Closed questions: their candidates scored for the whole batch at once, continuing the prompts
-  // that generation has already run.
+  // Closed questions (and open ones when there is an answer list): their candidates scored for
+  // the whole batch at once, continuing the prompts that generation has already run.
   std::vector<int64_t> closed_rows;
   std::vector<std::vector<std::string>> closed;
   std::vector<int64_t> closed_index(questions.size(), -1);
+  std::vector<bool> ranked_open(questions.size(), false);
   for (size_t i = 0; i < questions.size(); ++i) {
     auto candidates = data::closed_candidates(questions[i]);
+    if (candidates.empty() && !options.open_candidates.empty()) {
+      candidates = options.open_candidates;
+      ranked_open[i] = true;
+    }
     if (candidates.empty()) continue;
     closed_index[i] = int64_t(closed.size());
     closed_rows.push_back(int64_t(i));
@@ -136,11 +156,15 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
       const auto& candidates = closed[size_t(closed_index[size_t(i)])];
       const auto& probs = closed_probs[size_t(closed_index[size_t(i)])];
       size_t best = 0;
-      for (size_t k = 0; k < candidates.size(); ++k) {
-        a.closed_probabilities.emplace_back(candidates[k], probs[k]);
+      for (size_t k = 0; k < candidates.size(); ++k)
         if (probs[k] > probs[best]) best = k;
+      if (ranked_open[size_t(i)]) {
+        a.text = candidates[best];
+        a.answer_probability = probs[best];
+      } else {
+        for (size_t k = 0; k < candidates.size(); ++k) a.closed_probabilities.emplace_back(candidates[k], probs[k]);
+        if (options.rank_closed) a.text = candidates[best];
       }
-      if (options.rank_closed) a.text = candidates[best];
     }
     a.prompt_tokens = prompt_lengths[i].item<int64_t>();
     a.completion_tokens = int64_t(out.size());
@@ -192,52 +216,68 @@ std::vector<std::vector<double>> Answerer::score_candidates(const model::KvCache
   // prediction of the first answer token comes out with the others.
   std::vector<std::vector<int64_t>> inputs, targets;
   std::vector<int64_t> cache_rows;
-  size_t longest = 0;
   auto last = last_ids.to(torch::kCPU);
-  for (size_t q = 0; q < rows.size(); ++q)
+  std::map<std::string, std::vector<int64_t>> encoded;  // open answer lists repeat for every question
+  for (size_t q = 0; q < rows.size(); ++q) {
+    const int64_t last_id = last[rows[q]].item<int64_t>();
     for (const auto& c : candidates[q]) {
-      auto answer = tokenizer_.encode(" " + c);
-      answer.push_back(model_->config.text.eos_token_id);
-      std::vector<int64_t> input = {last[rows[q]].item<int64_t>()};
+      auto [it, fresh] = encoded.try_emplace(c);
+      if (fresh) {
+        it->second = tokenizer_.encode(" " + c);
+        it->second.push_back(model_->config.text.eos_token_id);
+      }
+      const auto& answer = it->second;
+      std::vector<int64_t> input = {last_id};
       input.insert(input.end(), answer.begin(), answer.end() - 1);
-      longest = std::max(longest, input.size());
       inputs.push_back(std::move(input));
-      targets.push_back(std::move(answer));
+      targets.push_back(answer);
       cache_rows.push_back(rows[q]);
     }
-  const int64_t R = int64_t(inputs.size()), L = int64_t(longest);
-  auto ids = torch::full({R, L}, model_->config.text.pad_token_id, torch::kLong);
-  auto input_mask = torch::zeros_like(ids);
-  for (int64_t r = 0; r < R; ++r) {
-    const auto& input = inputs[size_t(r)];
-    ids[r].narrow(0, 0, int64_t(input.size())).copy_(torch::tensor(input, torch::kLong));
-    input_mask[r].narrow(0, 0, int64_t(input.size())).fill_(1);
   }
-  auto index = torch::tensor(cache_rows, torch::kLong).to(device_);
-  auto continued = cache.rows(index, T - 1, T - 1 + L);
-  auto full_mask = torch::cat({mask.to(device_).index_select(0, index).narrow(1, 0, T - 1), input_mask.to(device_)}, 1);
+  // In chunks of rows, so that the cache rows copied for the candidates stay small even when
+  // every question of a batch ranks hundreds of open answers.
+  std::vector<double> token_logp;
   auto& lm = model_->language_model;
-  auto hidden = lm->transformer(lm->embed(ids.to(device_)), full_mask, &continued);
-  // Logits only where an answer token is predicted, for all rows in one product.
-  std::vector<int64_t> positions, flat_targets;
-  for (int64_t r = 0; r < R; ++r)
-    for (size_t j = 0; j < targets[size_t(r)].size(); ++j) {
-      positions.push_back(r * L + int64_t(j));
-      flat_targets.push_back(targets[size_t(r)][j]);
+  for (size_t r0 = 0; r0 < inputs.size(); r0 += kCandidateRowsPerPass) {
+    const size_t r1 = std::min(inputs.size(), r0 + kCandidateRowsPerPass);
+    size_t longest = 0;
+    for (size_t r = r0; r < r1; ++r) longest = std::max(longest, inputs[r].size());
+    const int64_t R = int64_t(r1 - r0), L = int64_t(longest);
+    auto ids = torch::full({R, L}, model_->config.text.pad_token_id, torch::kLong);
+    auto input_mask = torch::zeros_like(ids);
+    for (int64_t r = 0; r < R; ++r) {
+      const auto& input = inputs[r0 + size_t(r)];
+      ids[r].narrow(0, 0, int64_t(input.size())).copy_(torch::tensor(input, torch::kLong));
+      input_mask[r].narrow(0, 0, int64_t(input.size())).fill_(1);
     }
-  auto h = hidden.reshape({R * L, -1}).index_select(0, torch::tensor(positions, torch::kLong).to(device_));
-  auto logp = torch::log_softmax(lm->logits(h).to(torch::kFloat32), -1)
-                  .gather(1, torch::tensor(flat_targets, torch::kLong).to(device_).unsqueeze(1))
-                  .squeeze(1)
-                  .to(torch::kCPU, torch::kFloat64);
-  auto token_logp = logp.accessor<double, 1>();
+    std::vector<int64_t> chunk_rows(cache_rows.begin() + int64_t(r0), cache_rows.begin() + int64_t(r1));
+    auto index = torch::tensor(chunk_rows, torch::kLong).to(device_);
+    auto continued = cache.rows(index, T - 1, T - 1 + L);
+    auto full_mask =
+        torch::cat({mask.to(device_).index_select(0, index).narrow(1, 0, T - 1), input_mask.to(device_)}, 1);
+    auto hidden = lm->transformer(lm->embed(ids.to(device_)), full_mask, &continued);
+    // Logits only where an answer token is predicted, for all rows in one product.
+    std::vector<int64_t> positions, flat_targets;
+    for (int64_t r = 0; r < R; ++r)
+      for (size_t j = 0; j < targets[r0 + size_t(r)].size(); ++j) {
+        positions.push_back(r * L + int64_t(j));
+        flat_targets.push_back(targets[r0 + size_t(r)][j]);
+      }
+    auto h = hidden.reshape({R * L, -1}).index_select(0, torch::tensor(positions, torch::kLong).to(device_));
+    auto logp = torch::log_softmax(lm->logits(h).to(torch::kFloat32), -1)
+                    .gather(1, torch::tensor(flat_targets, torch::kLong).to(device_).unsqueeze(1))
+                    .squeeze(1)
+                    .to(torch::kCPU, torch::kFloat64)
+                    .contiguous();
+    token_logp.insert(token_logp.end(), logp.data_ptr<double>(), logp.data_ptr<double>() + logp.numel());
+  }
   std::vector<std::vector<double>> result;
   size_t row = 0, token = 0;
   for (const auto& list : candidates) {
     std::vector<double> scores;
     for (size_t k = 0; k < list.size(); ++k, ++row) {
       double sum = 0;
-      for (size_t j = 0; j < targets[row].size(); ++j) sum += token_logp[int64_t(token++)];
+      for (size_t j = 0; j < targets[row].size(); ++j) sum += token_logp[token++];
       scores.push_back(sum);
     }
     auto probs = torch::softmax(torch::tensor(scores, torch::kFloat64), 0);

@@ -26,6 +26,9 @@ struct AnswerOptions {
   // default: on validation the shipped model's generation was as good (SLAKE-en + VQA-RAD slice
   // closed: 356 vs 354 of 594 correct; see its model card).
   bool rank_closed = false;
+  // Open questions: answer with the most likely of these answers (normalized, e.g. every answer
+  // of the training split) instead of the free generation. Empty: generate.
+  std::vector<std::string> open_candidates;
 };
 
 struct Answer {
@@ -37,6 +40,9 @@ struct Answer {
   // Closed questions: each candidate answer with its probability under the model (normalized over
   // the candidates). Empty for open questions.
   std::vector<std::pair<std::string, double>> closed_probabilities;
+  // An open question answered from AnswerOptions::open_candidates: the answer's probability
+  // among them. 0 otherwise.
+  double answer_probability = 0;
   std::string generated;  // the free generation, also when a ranked candidate is the answer
 };
 
@@ -54,6 +60,10 @@ class Answerer {
   std::vector<Answer> answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
                              const AnswerOptions& options = {});
   Answer answer(const image::Image& image, const std::string& question, const AnswerOptions& options = {});
+  // The same for images already preprocessed: `pixels` [B,3,S,S] normalized as pixels() makes
+  // them (the training loop's validation answers through here from its decoded image cache).
+  std::vector<Answer> answer_pixels(const torch::Tensor& pixels, const std::vector<std::string>& questions,
+                                    const AnswerOptions& options = {});
 
   // The prompt for a question, from the config's template. Throws on an empty or overlong question.
   std::string prompt(const std::string& question) const;
@@ -82,6 +92,9 @@ class Answerer {
   static constexpr size_t kMaxQuestionBytes = 2000;
 
  private:
+  // Candidate rows (one answer continuing one prompt) per language-model pass.
+  static constexpr size_t kCandidateRowsPerPass = 512;
+
   // Each query's candidates scored as continuations of a prompt already in `cache`: query i's
   // image prefix and prompt fill row rows[i] (positions [0,T), `mask` [B,T], left-padded so every
   // prompt ends at T-1 with the token last_ids[row]).

@@ -1,6 +1,8 @@
-// Closed questions: candidate answers ranked by the model's likelihood.
+// Closed questions (and open ones given an answer list): candidate answers ranked by the model's
+// likelihood.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "testing/tiny_answerer.h"
@@ -105,6 +107,35 @@ TEST(ClosedRanking, ClosedQuestionsAnswerWithTheBestCandidate) {
   auto open = answerer.answer(test_image(), "Which organ is shown?", ranked);
   EXPECT_TRUE(open.closed_probabilities.empty());
   EXPECT_EQ(open.text, open.generated);
+}
+
+// Open questions ranked over an answer list long enough that a batch's candidate rows take
+// several passes: each answer is the list's most likely for that question alone.
+TEST(OpenRanking, OpenQuestionsAnswerWithTheMostLikelyOfTheList) {
+  auto answerer = random_tiny_answerer();
+  infer::AnswerOptions options;
+  for (const char* a : {"liver", "lung", "brain", "left lung", "right kidney", "ct", "mri", "x-ray"})
+    options.open_candidates.push_back(a);
+  for (int i = 0; int(options.open_candidates.size()) < 200; ++i)
+    options.open_candidates.push_back("finding " + std::to_string(i));
+  auto other = image::load_image(testing::data_root() + "/slake/imgs/xmlab69/source.jpg");
+  const std::vector<std::string> questions = {"Which organ is shown?", "Is this a CT or an MRI?",
+                                              "Where is the lesion?", "What modality is this?"};
+  const std::vector<image::Image> images = {test_image(), other, other, test_image()};
+  auto answers = answerer.answer(images, questions, options);
+  torch::NoGradGuard no_grad;
+  auto prefix = answerer.model()->image_prefix(answerer.pixels(images));
+  for (size_t i : {size_t(0), size_t(2), size_t(3)}) {
+    auto alone = answerer.candidate_probabilities(prefix.narrow(0, int64_t(i), 1), answerer.prompt(questions[i]),
+                                                  options.open_candidates);
+    const size_t best = size_t(std::max_element(alone.begin(), alone.end()) - alone.begin());
+    EXPECT_EQ(answers[i].text, options.open_candidates[best]) << questions[i];
+    EXPECT_NEAR(answers[i].answer_probability, alone[best], 1e-5) << questions[i];
+    EXPECT_TRUE(answers[i].closed_probabilities.empty());
+  }
+  // A closed question keeps its own candidates.
+  EXPECT_EQ(answers[1].closed_probabilities.size(), 2u);
+  EXPECT_EQ(answers[1].answer_probability, 0);
 }
 
 }  // namespace
