@@ -103,7 +103,8 @@ TEST(TrainConfig, WritesEveryFieldItReads) {
 }
 
 TEST(TrainConfig, TheShippedRecipeAndAblationConfigsLoad) {
-  for (const char* name : {"small-0a-clip", "small-0b-radiology-lm", "small-3-slake-vqa-rad", "ablation-budget",
+  for (const char* name : {"small-0a-clip", "small-0b-radiology-lm", "small-3-slake-vqa-rad", "small-3-tower-trained",
+                           "small-2-vqa-med", "small-3-after-2", "ablation-budget",
                            "ablation-tower-clip-frozen", "ablation-tower-random-frozen", "ablation-tower-clip-trained",
                            "ablation-tower-random-trained", "ablation-lm-scratch"}) {
     auto c = TrainConfig::from_file(testing::source_dir() + "/configs/train/" + name + ".json");
