@@ -52,7 +52,7 @@ struct ReportMeta {
   // "blank" or "shuffled" (medvqa eval --image-control).
   std::string image_control;
   // How the answers were chosen: "generated" (free generation), or the candidates ranked
-  // (medvqa eval --rank-closed, --rank-open), e.g. "closed: ranked; open: ranked over 219 answers".
+  // (medvqa eval --rank-closed, --rank-open), e.g. "closed: ranked; open: ranked over 219 training answers".
   std::string answering = "generated";
 };
 

@@ -96,8 +96,8 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
 std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, const std::vector<std::string>& questions,
                                             const AnswerOptions& options) {
   if (pixel_batch.dim() != 4 || pixel_batch.size(0) != int64_t(questions.size()))
-    throw Error("answer_pixels: expected [" + std::to_string(questions.size()) + ",3,S,S] pixels, got " +
-                std::to_string(pixel_batch.dim()) + " dimensions");
+    throw Error("answer_pixels: expected pixels [" + std::to_string(questions.size()) + ",3,S,S] for " +
+                std::to_string(questions.size()) + " questions, got " + c10::str(pixel_batch.sizes()));
   if (questions.empty()) return {};
   torch::InferenceMode inference;
   std::vector<std::string> prompts;
@@ -122,9 +122,9 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
 
   // Closed questions (and open ones when there is an answer list): their candidates scored for
   // the whole batch at once, continuing the prompts that generation has already run.
-  std::vector<int64_t> closed_rows;
-  std::vector<std::vector<std::string>> closed;
-  std::vector<int64_t> closed_index(questions.size(), -1);
+  std::vector<int64_t> ranked_rows;
+  std::vector<std::vector<std::string>> ranked;
+  std::vector<int64_t> ranked_index(questions.size(), -1);
   std::vector<bool> ranked_open(questions.size(), false);
   for (size_t i = 0; i < questions.size(); ++i) {
     auto candidates = data::closed_candidates(questions[i]);
@@ -133,11 +133,11 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
       ranked_open[i] = true;
     }
     if (candidates.empty()) continue;
-    closed_index[i] = int64_t(closed.size());
-    closed_rows.push_back(int64_t(i));
-    closed.push_back(std::move(candidates));
+    ranked_index[i] = int64_t(ranked.size());
+    ranked_rows.push_back(int64_t(i));
+    ranked.push_back(std::move(candidates));
   }
-  auto closed_probs = score_candidates(*generated.cache, full_mask, ids.select(1, -1), closed_rows, closed);
+  auto ranked_probs = score_candidates(*generated.cache, full_mask, ids.select(1, -1), ranked_rows, ranked);
 
   auto token_rows = tokens.accessor<int64_t, 2>();
   auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);
@@ -152,9 +152,9 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
     Answer a;
     a.generated = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
     a.text = a.generated;
-    if (closed_index[size_t(i)] >= 0) {
-      const auto& candidates = closed[size_t(closed_index[size_t(i)])];
-      const auto& probs = closed_probs[size_t(closed_index[size_t(i)])];
+    if (ranked_index[size_t(i)] >= 0) {
+      const auto& candidates = ranked[size_t(ranked_index[size_t(i)])];
+      const auto& probs = ranked_probs[size_t(ranked_index[size_t(i)])];
       size_t best = 0;
       for (size_t k = 0; k < candidates.size(); ++k)
         if (probs[k] > probs[best]) best = k;

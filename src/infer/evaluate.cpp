@@ -44,7 +44,6 @@ std::vector<image::Image> load_images(const std::vector<data::VqaExample>& examp
   return images;
 }
 
-
 }  // namespace
 
 eval::Prediction to_prediction(const data::VqaExample& example, Answer answer) {
