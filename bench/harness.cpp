@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "bench/bench.h"
-#include "bench/read_bandwidth.h"
+#include "kernels/read_bandwidth.h"
 
 namespace medvqa::bench {
 
@@ -43,7 +43,7 @@ Timing measure(const std::function<void()>& fn, int warmup, int repeats) {
 
 ReadStream::ReadStream() : buffer(torch::ones({int64_t(512) << 20}, torch::kUInt8)) {}
 
-double ReadStream::gbs() const { return streaming_read_rate(buffer.data_ptr<uint8_t>(), buffer.numel()) / 1e9; }
+double ReadStream::gbs() const { return kernels::streaming_read_rate(buffer.data_ptr<uint8_t>(), buffer.numel()) / 1e9; }
 
 Baselines measure_baselines(int repeats) {
   torch::NoGradGuard no_grad;

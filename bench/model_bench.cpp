@@ -12,6 +12,7 @@
 #include "model/bloom.h"
 #include "model/generation.h"
 #include "model/medvqa_model.h"
+#include "model/pack_for_inference.h"
 #include "model/qformer.h"
 #include "model/vit.h"
 
@@ -89,7 +90,7 @@ void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden,
   torch::manual_seed(0);
   model::BloomForCausalLM lm(c);
   lm->to(variant.dtype);
-  lm->pack_weights(variant.packing);
+  model::pack_for_inference(*lm, variant.packing);
   lm->eval();
   // Decode: every new token reads every weight once (the tied embedding for the logits).
   auto prompt = torch::randint(5, c.vocab_size, {1, 16}, torch::kLong);
@@ -136,7 +137,7 @@ double vit_flops(const model::VisionConfig& c) {
   return 2.0 * (patches * patch_in * D + double(c.depth) * block);
 }
 
-// The image side's weights as MedVqaModel::pack_weights stores them for answering.
+// The image side's weights as model::pack_for_inference stores them for answering.
 void pack_as_for_inference(const Context& ctx, torch::nn::Module& module) {
   if (model::bf16_panels_for(ctx.dtype, torch::kCPU)) model::pack_linears(module, model::WeightFormat::kBFloat16);
 }
@@ -212,7 +213,7 @@ void answer(const Context& ctx) {
     if (!ctx.wanted(name)) continue;
     model::MedVqaModel m(c);
     m->to(ctx.dtype);
-    m->pack_weights(variant.packing);
+    model::pack_for_inference(*m, variant.packing);
     m->eval();
     auto pixels = torch::randn({1, 3, c.vision.image_size, c.vision.image_size}).to(ctx.dtype);
     auto ids = torch::randint(5, c.text.vocab_size, {1, 12}, torch::kLong);

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "bench/bench.h"
+#include "model/autocast.h"
 #include "model/bloom.h"
 #include "model/config.h"
 #include "model/lora.h"
@@ -65,7 +66,7 @@ void small_preset(const Context& ctx) {
       optimizer.zero_grad();
       torch::Tensor loss;
       {
-        train::AutocastGuard autocast(bf16, torch::kCPU);
+        model::AutocastGuard autocast(bf16, torch::kCPU);
         loss = train::answer_token_losses(m, b).mean();
       }
       loss.backward();

@@ -40,6 +40,33 @@ function(medvqa_uses_torch file out)
   set(${out} FALSE PARENT_SCOPE)
 endfunction()
 
+# A library that must not reach libtorch (the kernels): a configure error names the source that does.
+function(medvqa_require_torch_free target)
+  get_target_property(sources ${target} SOURCES)
+  foreach(s ${sources})
+    medvqa_uses_torch(${s} torch)
+    if(torch)
+      message(FATAL_ERROR "${s} reaches libtorch through its includes; ${target} stays libtorch-free")
+    endif()
+  endforeach()
+endfunction()
+
+# Outside the kernels, OpenMP is not enabled (it would not match the precompiled header), so an
+# OpenMP pragma or at::parallel_for there would silently run on one thread: a configure error
+# names the file and says what to use instead.
+function(medvqa_forbid_openmp target)
+  get_target_property(sources ${target} SOURCES)
+  get_target_property(dir ${target} SOURCE_DIR)
+  foreach(s ${sources})
+    get_filename_component(path ${s} ABSOLUTE BASE_DIR ${dir})
+    file(STRINGS ${path} uses REGEX "#pragma omp|parallel_for[ (<]")
+    if(uses)
+      message(FATAL_ERROR "${path} uses OpenMP (${uses}), which runs serially outside src/kernels: "
+                          "use kernels::parallel_for_each or put the loop in a kernel")
+    endif()
+  endforeach()
+endfunction()
+
 # Only sources that reach libtorch load the precompiled header: loading it (~600 MB) costs GCC
 # about 10 s per translation unit even where nothing from it is used.
 function(medvqa_use_pch target)
@@ -66,6 +93,7 @@ function(medvqa_subsystem name)
   target_include_directories(medvqa_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(medvqa_${name} PUBLIC torch nlohmann_json::nlohmann_json Threads::Threads ${ARG_DEPS})
   medvqa_use_pch(medvqa_${name})
+  medvqa_forbid_openmp(medvqa_${name})
 endfunction()
 
 # medvqa_test_suite(name DEPS ...) builds tests/<name>/*.cpp into the gtest binary test_<name>.
@@ -78,5 +106,6 @@ function(medvqa_test_suite name)
   add_executable(test_${name} ${sources})
   target_link_libraries(test_${name} PRIVATE medvqa_testing ${ARG_DEPS} GTest::gtest_main)
   medvqa_use_pch(test_${name})
+  medvqa_forbid_openmp(test_${name})
   gtest_discover_tests(test_${name} DISCOVERY_TIMEOUT 120)
 endfunction()

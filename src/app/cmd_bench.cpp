@@ -5,6 +5,7 @@
 #include "app/commands.h"
 #include "bench/bench.h"
 #include "io/atomic_file.h"
+#include "kernels/linear_kernel.h"
 
 namespace medvqa::app {
 
@@ -13,7 +14,7 @@ Command add_bench(CLI::App& root) {
     std::string only, out, model, dtype = "auto", profile;
     int repeats = 5, threads = 2;
     double serve_seconds = 10;
-    bool json = false;
+    bool json = false, kernels = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("bench",
@@ -30,8 +31,14 @@ Command add_bench(CLI::App& root) {
   cmd->add_option("--profile", o->profile, "Write chrome traces (per-op times) of the decode, prefill, ViT and Q-Former benchmarks into this folder")
       ->check(CLI::ExistingDirectory);
   cmd->add_flag("--json", o->json, "Print the rows as a JSON array after the table");
+  cmd->add_flag("--kernels", o->kernels, "Print which kernel computes each linear layer's product on this CPU (by input "
+                                         "dtype, weight storage and row count) and exit");
   cmd->add_option("--out", o->out, "Also write the JSON rows to this file (atomically)");
   return {cmd, [o]() {
+    if (o->kernels) {
+      std::cout << kernels::linear_kernel_table();
+      return 0;
+    }
     torch::set_num_threads(o->threads);
     std::vector<bench::Row> rows;
     bench::Context ctx;

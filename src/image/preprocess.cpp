@@ -6,7 +6,7 @@
 
 #include "image/resize.h"
 #include "io/error.h"
-#include "io/parallel.h"
+#include "kernels/parallel.h"
 
 namespace medvqa::image {
 
@@ -81,7 +81,7 @@ torch::Tensor preprocess_batch(const std::vector<Image>& images, const Preproces
   if (images.empty()) throw Error("preprocess_batch: no images");
   // One image per thread: a served batch's resizes would otherwise hold up the model on one core.
   std::vector<torch::Tensor> items(images.size());
-  parallel_for_each(int64_t(images.size()), [&](int64_t i) { items[size_t(i)] = preprocess(images[size_t(i)], config); });
+  kernels::parallel_for_each(int64_t(images.size()), [&](int64_t i) { items[size_t(i)] = preprocess(images[size_t(i)], config); });
   return torch::stack(items);
 }
 

@@ -9,6 +9,7 @@
 #endif
 
 #include "io/error.h"
+#include "kernels/cpu_features.h"
 
 namespace medvqa::image {
 namespace {
@@ -118,15 +119,6 @@ __attribute__((target("avx2"))) void resample_rows_avx2(const uint8_t* in, size_
   }
 }
 #endif
-
-bool using_avx2() {
-#ifdef MEDVQA_RESIZE_AVX2
-  static const bool yes = __builtin_cpu_supports("avx2");
-  return yes;
-#else
-  return false;
-#endif
-}
 
 void resample_rows(const uint8_t* in, size_t width, const Kernel& k, int out_rows, uint8_t* out, bool portable) {
 #ifdef MEDVQA_RESIZE_AVX2
@@ -264,7 +256,7 @@ Image resize(const Image& image, int width, int height, bool portable) {
 
 }  // namespace
 
-Image resize_bicubic(const Image& image, int width, int height) { return resize(image, width, height, !using_avx2()); }
+Image resize_bicubic(const Image& image, int width, int height) { return resize(image, width, height, !kernels::using_avx2()); }
 
 Image resize_bicubic_portable(const Image& image, int width, int height) { return resize(image, width, height, true); }
 

@@ -6,6 +6,7 @@
 
 #include "data/closed.h"
 #include "io/error.h"
+#include "model/pack_for_inference.h"
 #include "model/pretrained.h"
 
 namespace medvqa::infer {
@@ -29,7 +30,7 @@ std::string trim(const std::string& s) {
 Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device,
                         std::optional<model::WeightFormat> weights) {
   auto model = model::load_medvqa(dir, dtype, device);
-  model->pack_weights(weights.value_or(model::weight_format_for(dtype, device)));
+  model::pack_for_inference(*model, weights.value_or(model::weight_format_for(dtype, device)));
   auto tokenizer = text::Tokenizer::from_file((std::filesystem::path(dir) / "tokenizer.json").string());
   if (tokenizer.vocab_size() > model->config.text.vocab_size)
     throw Error(dir + ": tokenizer has " + std::to_string(tokenizer.vocab_size()) +

@@ -27,4 +27,26 @@ inline void set_autocast(c10::DeviceType type, bool enabled, at::ScalarType dtyp
 }
 #endif
 
+// Matmuls in bf16 with fp32 master weights, for as long as the guard lives (autocast on the
+// device the model computes on). Guards nest: the outer one's state comes back.
+class AutocastGuard {
+ public:
+  AutocastGuard(bool enabled, c10::Device device) : enabled_(enabled), type_(device.type()) {
+    if (!enabled_) return;
+    was_enabled_ = autocast_enabled(type_);
+    set_autocast(type_, true, at::kBFloat16);
+  }
+  ~AutocastGuard() {
+    if (!enabled_ || was_enabled_) return;
+    set_autocast(type_, false, at::kBFloat16);
+    at::autocast::clear_cache();
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  bool enabled_, was_enabled_ = false;
+  c10::DeviceType type_;
+};
+
 }  // namespace medvqa::model

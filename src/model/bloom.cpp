@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "model/activations.h"
+#include "model/masking.h"
+
 namespace medvqa::model {
 
 KvCache::KvCache(const BloomConfig& config, int64_t batch, int64_t capacity, torch::TensorOptions options) {
@@ -164,12 +167,6 @@ torch::Tensor BloomForCausalLMImpl::embed(const torch::Tensor& input_ids) {
 torch::Tensor BloomForCausalLMImpl::logits(const torch::Tensor& hidden) {
   if (packed_embeddings) return packed_embeddings->linear(hidden);
   return model::linear(hidden, transformer->word_embeddings->weight);
-}
-
-void BloomForCausalLMImpl::pack_weights(WeightFormat format) {
-  if (format == WeightFormat::kFloat32) return;
-  for (auto& block : transformer->blocks) pack_linears(*block, format);
-  packed_embeddings = pack_and_release(transformer->word_embeddings->weight, format);
 }
 
 int64_t BloomForCausalLMImpl::weight_bytes() {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/layer_norm.h"
 #include "model/linear.h"
 
 namespace medvqa::model {
@@ -96,14 +97,11 @@ class BloomForCausalLMImpl : public torch::nn::Module {
   // Logits for every position: [B,T,V].
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask);
 
-  // Stores the blocks' linear weights and the tied embedding in `format` for CPU inference
-  // (LayerNorms and biases stay in the model's dtype; a bf16 model's bf16 weights become panels
-  // where the CPU has AVX512-BF16, see PackedWeight). The model can no longer be trained or saved.
-  void pack_weights(WeightFormat format);
   // Bytes of every weight as stored, packed or not: what one decoding step reads.
   int64_t weight_bytes();
 
   BloomModel transformer{nullptr};
+  // The tied embedding in inference storage (pack_for_inference.h), for lookups and logits alike.
   std::shared_ptr<const PackedWeight> packed_embeddings;
 };
 TORCH_MODULE(BloomForCausalLM);

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "model/layer_norm.h"
 #include "model/linear.h"
 
 namespace medvqa::model {

@@ -29,6 +29,36 @@ void for_each_linear(torch::nn::Module& root, Fn fn) {
 
 }  // namespace
 
+// The low-rank branch of LinearImpl (linear.h), as PEFT's LoRA layer computes it.
+torch::Tensor LinearImpl::lora_branch(const torch::Tensor& x) {
+  auto h = lora_dropout_ > 0 && is_training() ? torch::dropout(x, lora_dropout_, true) : x;
+  return lora_B(lora_A(h)) * lora_scaling_;
+}
+
+void LinearImpl::add_lora(int64_t r, double scaling, double dropout) {
+  auto opts = weight.options();
+  lora_A = register_module("lora_A", torch::nn::Linear(torch::nn::LinearOptions(in_features, r).bias(false)));
+  lora_B = register_module("lora_B", torch::nn::Linear(torch::nn::LinearOptions(r, out_features).bias(false)));
+  // PEFT: A ~ kaiming_uniform(a=√5), B = 0, so a fresh adapter leaves the model unchanged.
+  torch::NoGradGuard no_grad;
+  lora_A->weight.set_data(lora_A->weight.to(opts));
+  lora_B->weight.set_data(torch::zeros({out_features, r}, opts));
+  lora_scaling_ = scaling;
+  lora_dropout_ = dropout;
+}
+
+void LinearImpl::merge_lora() {
+  if (!has_lora()) return;
+  if (packed) throw Error("LoRA branches are merged into fp32 weights; merge before packing them");
+  torch::NoGradGuard no_grad;
+  auto delta = torch::matmul(lora_B->weight.to(torch::kFloat32), lora_A->weight.to(torch::kFloat32)) * lora_scaling_;
+  weight.add_(delta.to(weight.scalar_type()));
+  unregister_module("lora_A");
+  unregister_module("lora_B");
+  lora_A = nullptr;
+  lora_B = nullptr;
+}
+
 std::vector<std::string> add_lora(torch::nn::Module& root, const LoraConfig& config) {
   std::vector<std::string> adapted;
   for_each_linear(root, [&](const std::string& name, LinearImpl& linear) {

@@ -15,16 +15,6 @@ MedVqaModelImpl::MedVqaModelImpl(const MedVqaConfig& c) : config(c) {
   language_model = register_module("language_model", BloomForCausalLM(c.text));
 }
 
-void MedVqaModelImpl::pack_weights(WeightFormat language_model_format) {
-  language_model->pack_weights(language_model_format);
-  // The image side only gains where its products go through the panel kernel; elsewhere its
-  // weights stay as loaded.
-  if (!bf16_panels_for(query_tokens.scalar_type(), query_tokens.device()) || language_projection->packed) return;
-  pack_linears(*visual, WeightFormat::kBFloat16);
-  pack_linears(*qformer, WeightFormat::kBFloat16);
-  language_projection->pack(WeightFormat::kBFloat16);
-}
-
 torch::Tensor MedVqaModelImpl::image_prefix_from_tokens(const torch::Tensor& image_tokens) {
   auto queries = query_tokens.expand({image_tokens.size(0), -1, -1});
   return language_projection(qformer(queries, image_tokens));

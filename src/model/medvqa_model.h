@@ -32,12 +32,6 @@ class MedVqaModelImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& pixels, const torch::Tensor& input_ids,
                         const torch::Tensor& attention_mask);
 
-  // Inference storage: the language model's weights in `language_model_format`
-  // (BloomForCausalLM::pack_weights); in a bf16 model on a CPU with AVX512-BF16 the image side's
-  // linear weights (ViT, Q-Former, projection) too, as bf16 panels (packed_weight.h). The model
-  // can no longer be trained or saved.
-  void pack_weights(WeightFormat language_model_format);
-
   GenerationResult generate(const torch::Tensor& pixels, const torch::Tensor& input_ids,
                             const torch::Tensor& attention_mask, const GenerationOptions& options);
 

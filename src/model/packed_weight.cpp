@@ -5,8 +5,10 @@
 #include <algorithm>
 
 #include "io/error.h"
-#include "model/bf16_gemm.h"
-#include "model/packed_kernels.h"
+#include "kernels/bf16_gemm.h"
+#include "kernels/cpu_features.h"
+#include "kernels/packed_kernels.h"
+#include "model/linear_call.h"
 
 namespace medvqa::model {
 
@@ -109,52 +111,45 @@ torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
   return rows.view(sizes);
 }
 
+kernels::WeightStorage PackedWeight::storage() const {
+  if (panels_) return kernels::WeightStorage::kPackedBf16Panels;
+  return format_ == WeightFormat::kInt8 ? kernels::WeightStorage::kPackedInt8 : kernels::WeightStorage::kPackedBf16Rows;
+}
+
 int64_t PackedWeight::kernel_rows_limit(torch::Dtype input_dtype) const {
-  if (panels_) return 0;
-  if (gemm_dtype(input_dtype) == torch::kBFloat16) return format_ == WeightFormat::kInt8 ? 16 : 2;
-  return format_ == WeightFormat::kInt8 ? 64 : 32;
+  return kernels::packed_rows_limit(storage(), value_type(input_dtype));
 }
 
-torch::Dtype PackedWeight::gemm_dtype(torch::Dtype input_dtype) {
-  return input_dtype == torch::kBFloat16 && kernels::fast_bf16_gemm() ? torch::kBFloat16 : torch::kFloat32;
+kernels::LinearKernel PackedWeight::kernel_for(const torch::Tensor& x, const torch::Tensor& bias) const {
+  return kernels::choose_linear_kernel(packed_linear_call(x, storage(), out_features(), bias));
 }
 
-torch::Tensor PackedWeight::gemm(const torch::Tensor& x) const {
-  if (format_ == WeightFormat::kBFloat16 && x.scalar_type() == torch::kBFloat16 && !panels_)
-    return torch::mm(x, data_.t());
+torch::Tensor PackedWeight::int8_panel_blocks(const torch::Tensor& x) const {
+  // Blocks of ~2 MiB of widened weights, as panels: the panel GEMM instead of widening to rows
+  // and oneDNN reordering them again.
   const int64_t k = in_features(), n = out_features();
-  if (format_ == WeightFormat::kInt8 && x.scalar_type() == torch::kBFloat16 && kernels::using_avx512_bf16()) {
-    // Blocks of ~2 MiB of widened weights, as panels: the panel GEMM instead of widening to rows
-    // and oneDNN reordering them again.
-    const int64_t block = widened_block_rows(k) / kernels::kPanelRows * kernels::kPanelRows;
-    auto y = torch::empty({x.size(0), n}, torch::kBFloat16);
-    auto panels = torch::empty({kernels::bf16_panels_size(std::min(block, n), k)}, torch::kBFloat16);
-    for (int64_t first = 0; first < n; first += block) {
-      const int64_t count = std::min(block, n - first);
-      kernels::pack_int8_panels(data_.data_ptr<int8_t>() + first * k, scale_.data_ptr<float>() + first, count, k,
-                                bf16_bits(panels));
-      kernels::bf16_panel_gemm(bf16_bits(x), x.size(0), k, bf16_bits(panels), count, nullptr, bf16_bits(y) + first, n);
-    }
-    return y;
+  const int64_t block = widened_block_rows(k) / kernels::kPanelRows * kernels::kPanelRows;
+  auto y = torch::empty({x.size(0), n}, torch::kBFloat16);
+  auto panels = torch::empty({kernels::bf16_panels_size(std::min(block, n), k)}, torch::kBFloat16);
+  for (int64_t first = 0; first < n; first += block) {
+    const int64_t count = std::min(block, n - first);
+    kernels::pack_int8_panels(data_.data_ptr<int8_t>() + first * k, scale_.data_ptr<float>() + first, count, k,
+                              bf16_bits(panels));
+    kernels::bf16_panel_gemm(bf16_bits(x), x.size(0), k, bf16_bits(panels), count, nullptr, bf16_bits(y) + first, n);
   }
+  return y;
+}
+
+torch::Tensor PackedWeight::widened_blocks(const torch::Tensor& x) const {
   // Blocks of ~4 MiB of widened weights: GEMM-speed products without a full wide copy.
+  const int64_t n = out_features();
   auto y = torch::empty({x.size(0), n}, x.options());
-  const int64_t block = widened_block_rows(k);
+  const int64_t block = widened_block_rows(in_features());
   for (int64_t first = 0; first < n; first += block) {
     const int64_t count = std::min(block, n - first);
     y.narrow(1, first, count).copy_(torch::mm(x, widen(first, count, x.scalar_type()).t()));
   }
   return y;
-}
-
-bool bf16_dot_applies(const torch::Tensor& x, const torch::Tensor& weight) {
-  if (x.scalar_type() != torch::kBFloat16 || weight.scalar_type() != torch::kBFloat16 || !x.device().is_cpu() ||
-      !weight.device().is_cpu() || weight.dim() != 2 || !weight.is_contiguous() || x.layout() != torch::kStrided ||
-      x.dim() == 0 || x.size(-1) != weight.size(1) ||
-      x.size(-1) == 0 || !kernels::using_avx512_bf16())
-    return false;
-  const int64_t m = x.numel() / x.size(-1);
-  return m >= 1 && m <= kBf16DotRows;
 }
 
 torch::Tensor bf16_dot_product(const torch::Tensor& x, const torch::Tensor& w) {
@@ -181,38 +176,42 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   const int64_t m = x2.size(0);
   auto sizes = x.sizes().vec();
   sizes.back() = n;
-  // The kernel adds a bias of exactly n bf16 values; other biases broadcast in the add below.
-  const bool kernel_bias = !bias.defined() || (bias.scalar_type() == torch::kBFloat16 && bias.dim() == 1 &&
-                                               bias.size(0) == n && bias.device().is_cpu());
-  if (panels_ && x.scalar_type() == torch::kBFloat16 && kernel_bias) {
-    x2 = x2.contiguous();
-    auto y = torch::empty({m, n}, torch::kBFloat16);
-    auto b = bias.defined() ? bias.contiguous() : bias;
-    kernels::bf16_panel_gemm(bf16_bits(x2), m, k, bf16_bits(data_), n, b.defined() ? bf16_bits(b) : nullptr,
-                             bf16_bits(y), n);
-    return y.view(sizes);
-  }
+  // Long inputs multiply in bf16 where this CPU's bf16 GEMM is fast, else in fp32.
+  const auto gemm_dtype =
+      x.scalar_type() == torch::kBFloat16 && kernels::fast_bf16_gemm() ? torch::kBFloat16 : torch::kFloat32;
   torch::Tensor y;
-  if (format_ == WeightFormat::kBFloat16 && !panels_ && m >= 2 && bf16_dot_applies(x2, data_)) {  // one row: see kBf16DotRows
-    y = bf16_dot_product(x2, data_);
-  } else if (!panels_ && m <= kernel_rows_limit(x.scalar_type())) {
-    x2 = x2.to(torch::kFloat32).contiguous();
-    y = torch::empty({m, n}, torch::kFloat32);
-    const float* xp = x2.data_ptr<float>();
-    float* yp = y.data_ptr<float>();
-    if (format_ == WeightFormat::kInt8)
-      kernels::int8_rows(xp, m, data_.data_ptr<int8_t>(), scale_.data_ptr<float>(), k, n, yp);
-    else
-      kernels::bf16_rows(xp, m, reinterpret_cast<const uint16_t*>(data_.data_ptr<at::BFloat16>()), k, n, yp);
-  } else {
-    y = gemm(x2.to(gemm_dtype(x.scalar_type())).contiguous());
+  switch (kernel_for(x2, bias)) {
+    case kernels::LinearKernel::kPanelGemm: {  // adds its bias itself
+      x2 = x2.contiguous();
+      y = torch::empty({m, n}, torch::kBFloat16);
+      auto b = bias.defined() ? bias.contiguous() : bias;
+      kernels::bf16_panel_gemm(bf16_bits(x2), m, k, bf16_bits(data_), n, b.defined() ? bf16_bits(b) : nullptr,
+                               bf16_bits(y), n);
+      return y.view(sizes);
+    }
+    case kernels::LinearKernel::kBf16Dot: y = bf16_dot_product(x2, data_); break;
+    case kernels::LinearKernel::kInt8Rows:
+    case kernels::LinearKernel::kBf16Rows: {
+      x2 = x2.to(torch::kFloat32).contiguous();
+      y = torch::empty({m, n}, torch::kFloat32);
+      const float* xp = x2.data_ptr<float>();
+      float* yp = y.data_ptr<float>();
+      if (format_ == WeightFormat::kInt8)
+        kernels::int8_rows(xp, m, data_.data_ptr<int8_t>(), scale_.data_ptr<float>(), k, n, yp);
+      else
+        kernels::bf16_rows(xp, m, bf16_bits(data_), k, n, yp);
+      break;
+    }
+    case kernels::LinearKernel::kOneDnnBf16: y = torch::mm(x2.to(torch::kBFloat16).contiguous(), data_.t()); break;
+    case kernels::LinearKernel::kInt8PanelBlocks: y = int8_panel_blocks(x2.to(torch::kBFloat16).contiguous()); break;
+    default: y = widened_blocks(x2.to(gemm_dtype).contiguous()); break;
   }
   if (bias.defined()) y.add_(bias);  // a bf16 bias widens exactly inside the add
   return y.view(sizes).to(x.scalar_type());
 }
 
 bool bf16_panels_for(torch::Dtype dtype, torch::Device device) {
-  return dtype == torch::kBFloat16 && device.is_cpu() && kernels::using_avx512_bf16();
+  return dtype == torch::kBFloat16 && device.is_cpu() && kernels::bf16_weights_as_panels();
 }
 
 std::shared_ptr<const PackedWeight> pack_and_release(torch::Tensor& weight, WeightFormat format) {

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "model/masking.h"
+
 namespace medvqa::model {
 
 QFormerMultiHeadAttentionImpl::QFormerMultiHeadAttentionImpl(const QFormerConfig& c, bool cross)

@@ -3,7 +3,9 @@
 
 #include <vector>
 
+#include "model/activations.h"
 #include "model/config.h"
+#include "model/layer_norm.h"
 #include "model/linear.h"
 
 namespace medvqa::model {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "io/error.h"
+#include "model/activations.h"
 
 namespace medvqa::model {
 

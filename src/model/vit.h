@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "model/config.h"
+#include "model/layer_norm.h"
 #include "model/linear.h"
 
 namespace medvqa::model {

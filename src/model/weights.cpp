@@ -48,11 +48,11 @@ io::StateDict module_weights(const torch::nn::Module& module, const std::string&
   io::StateDict out;
   for (const auto& item : module.named_parameters(true)) {
     if (keep && !keep(item.key())) continue;
-    // Packing for inference (pack_weights) releases a weight's tensor into its packed copy; saved,
+    // Packing for inference (pack_for_inference) releases a weight's tensor into its packed copy; saved,
     // it would be an empty tensor that no loader accepts.
     if (item.value().numel() == 0)
       throw Error("cannot save " + key_prefix + item.key() +
-                  ": the model's weights were released into packed storage for inference (pack_weights); "
+                  ": the model's weights were released into packed storage for inference (pack_for_inference); "
                   "save a model that was not packed");
     out[key_prefix + item.key()] = item.value().detach();
   }

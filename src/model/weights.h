@@ -26,7 +26,7 @@ LoadReport load_weights(torch::nn::Module& module, const io::StateDict& state, c
 void require_complete(const LoadReport& report, const std::string& what);
 
 // The module's parameters as a state dict with `key_prefix` prepended, optionally filtered, for
-// saving. Throws if a weight was released into packed storage (pack_weights).
+// saving. Throws if a weight was released into packed storage (pack_for_inference).
 io::StateDict module_weights(const torch::nn::Module& module, const std::string& key_prefix = "",
                              const std::function<bool(const std::string&)>& keep = nullptr);
 

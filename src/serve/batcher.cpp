@@ -1,6 +1,6 @@
 #include "serve/batcher.h"
 
-#include "io/parallel.h"
+#include "kernels/parallel.h"
 
 namespace medvqa::serve {
 namespace {
@@ -16,7 +16,7 @@ Batcher::Batcher(RunBatch run, Options options) : run_(std::move(run)), options_
   if (options_.max_batch == 0) options_.max_batch = 1;
   // The worker runs the model from here on; the idle team of the thread that loaded it would
   // make every barrier of the worker's team sleep (see release_parallel_threads).
-  release_parallel_threads();
+  kernels::release_parallel_threads();
   worker_ = std::thread([this] { loop(); });
 }
 

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "io/error.h"
-#include "model/packed_kernels.h"
+#include "kernels/cpu_features.h"
 
 namespace medvqa::train {
 namespace {
@@ -163,7 +163,7 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   // "auto": bf16 autocast where it is fast (a GPU, or a CPU with AVX512-BF16, ~400 GFLOP/s), fp32
   // elsewhere (bf16 GEMMs without that instruction run at a few GFLOP/s).
   if (c.dtype == "auto")
-    c.dtype = c.device != "cpu" || model::kernels::using_avx512_bf16() ? "bfloat16" : "float32";
+    c.dtype = c.device != "cpu" || kernels::using_avx512_bf16() ? "bfloat16" : "float32";
   if (c.dtype != "float32" && c.dtype != "bfloat16")
     throw Error("training config: dtype must be float32, bfloat16 or auto");
   if (c.crop_scale_min <= 0 || c.crop_scale_min > 1) throw Error("training config: crop_scale_min must be in (0, 1]");

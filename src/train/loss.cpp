@@ -1,20 +1,6 @@
 #include "train/loss.h"
 
-#include "model/autocast.h"
-
 namespace medvqa::train {
-
-AutocastGuard::AutocastGuard(bool enabled, torch::Device device) : enabled_(enabled), type_(device.type()) {
-  if (!enabled_) return;
-  was_enabled_ = model::autocast_enabled(type_);
-  model::set_autocast(type_, true, at::kBFloat16);
-}
-
-AutocastGuard::~AutocastGuard() {
-  if (!enabled_ || was_enabled_) return;
-  model::set_autocast(type_, false, at::kBFloat16);
-  at::autocast::clear_cache();
-}
 
 torch::Tensor answer_token_losses(model::MedVqaModel& model, const Batch& batch) {
   auto prefix = model->image_prefix(batch.pixels);

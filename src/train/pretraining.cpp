@@ -8,6 +8,7 @@
 
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "model/autocast.h"
 #include "model/config.h"
 #include "model/pretrained.h"
 #include "model/threads.h"
@@ -76,7 +77,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     objective.module().eval();
     nlohmann::json e;
     {
-      AutocastGuard autocast(config.dtype == "bfloat16", device);
+      model::AutocastGuard autocast(config.dtype == "bfloat16", device);
       e = objective.evaluate();
     }
     objective.module().train();
@@ -104,7 +105,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     optimizer->zero_grad();
     torch::Tensor loss;
     {
-      AutocastGuard autocast(config.dtype == "bfloat16", device);
+      model::AutocastGuard autocast(config.dtype == "bfloat16", device);
       loss = objective.loss(step);
     }
     loss.backward();

@@ -18,6 +18,7 @@
 #include "infer/evaluate.h"
 #include "io/atomic_file.h"
 #include "io/error.h"
+#include "model/autocast.h"
 #include "model/init.h"
 #include "model/lora.h"
 #include "model/pretrained.h"
@@ -168,7 +169,7 @@ Batch Trainer::next_batch() {
 }
 
 torch::Tensor Trainer::token_losses(const Batch& batch) {
-  AutocastGuard autocast(config_.dtype == "bfloat16", device_);
+  model::AutocastGuard autocast(config_.dtype == "bfloat16", device_);
   return answer_token_losses(model_, batch.to(device_));
 }
 
@@ -262,7 +263,7 @@ EvalMetrics Trainer::evaluate(int64_t limit, bool blank_images) {
     auto pixels = batch.pixels.index_select(0, torch::tensor(rows, torch::kLong).to(device_));
     std::vector<infer::Answer> answers;
     {
-      AutocastGuard autocast(config_.dtype == "bfloat16", device_);
+      model::AutocastGuard autocast(config_.dtype == "bfloat16", device_);
       answers = answerer.answer_pixels(pixels, questions);
     }
     for (size_t k = 0; k < rows.size(); ++k)

@@ -2,7 +2,9 @@
 // equal BLAS's, and anything that needs gradients must keep going through libtorch.
 #include <gtest/gtest.h>
 
-#include "model/bf16_kernels.h"
+#include "kernels/bf16_kernels.h"
+#include "model/activations.h"
+#include "model/layer_norm.h"
 #include "model/linear.h"
 #include "testing/testing.h"
 

@@ -5,8 +5,9 @@
 #include <filesystem>
 
 #include "io/error.h"
+#include "kernels/packed_kernels.h"
 #include "model/bloom.h"
-#include "model/packed_kernels.h"
+#include "model/pack_for_inference.h"
 #include "model/packed_weight.h"
 #include "model/pretrained.h"
 #include "testing/testing.h"
@@ -81,8 +82,8 @@ TEST(PackedWeight, Bf16InputsGiveTheBf16RoundedProduct) {
     PackedWeight packed(w, format);
     const int64_t limit = packed.kernel_rows_limit(torch::kBFloat16);
     EXPECT_LE(limit, packed.kernel_rows_limit(torch::kFloat32));
-    // 2..kBf16DotRows: the AVX512-BF16 dot kernel for bf16 weights where the CPU has it.
-    for (int64_t m : {int64_t(1), limit, limit + 1, int64_t(5), kBf16DotRows, kBf16DotRows + 1, int64_t(70)}) {
+    // 2..kernels::kBf16DotRows: the AVX512-BF16 dot kernel for bf16 weights where the CPU has it.
+    for (int64_t m : {int64_t(1), limit, limit + 1, int64_t(5), kernels::kBf16DotRows, kernels::kBf16DotRows + 1, int64_t(70)}) {
       auto x = torch::randn({m, 70}).to(torch::kBFloat16);
       auto y = packed.linear(x, b);
       ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
@@ -248,7 +249,7 @@ TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
     torch::manual_seed(4);
     BloomForCausalLM lm(small_bloom());
     lm->eval();
-    lm->pack_weights(format);
+    pack_for_inference(*lm, format);
     const auto name = weight_format_name(format);
     EXPECT_TRUE(all_close(cached_logits(lm, ids), expected, tolerance * spread, 0, name + " cached"));
     EXPECT_TRUE(all_close(lm->forward(ids, full_attention_mask(2, T, torch::kCPU)), expected, tolerance * spread, 0,
@@ -257,7 +258,7 @@ TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
     EXPECT_LT(lm->weight_bytes(), fp32_bytes * (ratio + 0.1));
     EXPECT_GT(lm->weight_bytes(), fp32_bytes * ratio);
     EXPECT_EQ(lm->transformer->word_embeddings->weight.numel(), 0);
-    EXPECT_THROW(lm->pack_weights(format), Error);
+    EXPECT_THROW(pack_for_inference(*lm, format), Error);
     // Its released weights cannot be saved as empty tensors.
     testing::TempDir tmp;
     EXPECT_THROW(save_bloom(lm, tmp.path()), Error);
@@ -283,7 +284,7 @@ TEST(PackedBloom, Bf16ModelStaysAsCloseToFp32AsBeforePacking) {
   lm->to(torch::kBFloat16);
   auto rel = [&](const torch::Tensor& a) { return ((a.to(torch::kFloat32) - exact).norm() / exact.norm()).item<double>(); };
   const double prefill = rel(lm->forward(ids, mask)), cached = rel(cached_logits(lm, ids, torch::kBFloat16));
-  lm->pack_weights(WeightFormat::kBFloat16);
+  pack_for_inference(*lm, WeightFormat::kBFloat16);
   const double packed_prefill = rel(lm->forward(ids, mask)), packed_cached = rel(cached_logits(lm, ids, torch::kBFloat16));
   std::cout << "[max-error] bf16 bloom vs fp32, relative RMS: prefill " << prefill << " packed " << packed_prefill
             << ", cached " << cached << " packed " << packed_cached << std::endl;

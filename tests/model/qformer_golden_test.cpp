@@ -3,8 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "io/safetensors.h"
+#include "kernels/packed_kernels.h"
 #include "model/fixtures.h"
-#include "model/packed_kernels.h"
+#include "model/pack_for_inference.h"
 #include "testing/testing.h"
 
 namespace medvqa::model {
@@ -119,7 +120,7 @@ TEST(VlmGolden, Bfloat16PackedForInferenceComputesAsBefore) {
   auto ids = in.tensor("vlm.input_ids");
   auto mask = in.tensor("vlm.attention_mask");
   auto before = m16->forward(pixels, ids, mask).to(torch::kFloat32);
-  m16->pack_weights(WeightFormat::kBFloat16);
+  pack_for_inference(*m16, WeightFormat::kBFloat16);
   EXPECT_EQ(m16->language_projection->weight.numel() == 0, kernels::using_avx512_bf16());  // released
   auto after = m16->forward(pixels, ids, mask).to(torch::kFloat32);
   auto m32 = testing::load_golden_vlm(torch::kFloat32);

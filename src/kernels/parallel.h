@@ -2,7 +2,7 @@
 #include <cstdint>
 #include <functional>
 
-namespace medvqa {
+namespace medvqa::kernels {
 
 // Runs fn(i) for every i in [0, n) on the OpenMP threads (libtorch's intra-op pool), one item at
 // a time per thread: for loops over independent items, such as a batch's images. at::parallel_for
@@ -20,4 +20,4 @@ void parallel_for_each(int64_t n, const std::function<void(int64_t)>& fn);
 // parallel region): nothing is lost but the speed.
 bool release_parallel_threads();
 
-}  // namespace medvqa
+}  // namespace medvqa::kernels

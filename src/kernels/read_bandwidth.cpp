@@ -1,4 +1,4 @@
-#include "bench/read_bandwidth.h"
+#include "kernels/read_bandwidth.h"
 
 #include <chrono>
 
@@ -6,12 +6,10 @@
 #include <omp.h>
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define MEDVQA_X86 1
-#endif
+#include "kernels/cpu_features.h"
+#include "kernels/kernel_support.h"  // MEDVQA_X86
 
-namespace medvqa::bench {
+namespace medvqa::kernels {
 namespace {
 
 // XOR of every 64-bit word: nothing to compute, nothing written, so only the reads cost time.
@@ -49,7 +47,7 @@ uint64_t fold_avx2(const uint64_t* p, int64_t words) {
 
 uint64_t fold(const uint64_t* p, int64_t words) {
 #ifdef MEDVQA_X86
-  if (__builtin_cpu_supports("avx2")) return fold_avx2(p, words);
+  if (using_avx2()) return fold_avx2(p, words);
 #endif
   return fold_portable(p, words);
 }
@@ -79,4 +77,4 @@ double streaming_read_rate(const uint8_t* data, int64_t bytes) {
   return double(words * 8) / seconds;
 }
 
-}  // namespace medvqa::bench
+}  // namespace medvqa::kernels

@@ -3,11 +3,11 @@
 // and feature pairs, without writing past the output.
 #include <gtest/gtest.h>
 
-#include "model/bf16_gemm.h"
-#include "model/packed_kernels.h"
+#include "kernels/bf16_gemm.h"
+#include "kernels/packed_kernels.h"
 #include "testing/testing.h"
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 namespace {
 
 uint16_t* bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
@@ -94,4 +94,4 @@ TEST(Bf16Panels, Int8RowsWidenAsTorchRoundsThem) {
 }
 
 }  // namespace
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels

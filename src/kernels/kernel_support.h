@@ -12,7 +12,7 @@
 #define MEDVQA_X86 1  // the AVX2 kernels can be compiled (whether they run is using_avx2())
 #endif
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 
 inline float bf16_to_float(uint16_t bf16) {
   uint32_t bits = uint32_t(bf16) << 16;
@@ -62,4 +62,4 @@ void split(int64_t n, int64_t chunk, const Fn& fn) {
   for (int64_t c = 0; c < chunks; ++c) fn(c * chunk, std::min(n, (c + 1) * chunk));
 }
 
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels

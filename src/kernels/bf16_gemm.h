@@ -7,7 +7,7 @@
 // gives the pair of weights that vdpbf16ps multiplies into each of 16 fp32 sums.
 #include <cstdint>
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 
 constexpr int64_t kPanelRows = 32;  // output features per panel
 
@@ -29,4 +29,4 @@ void unpack_bf16_panels(const uint16_t* panels, int64_t k, int64_t first, int64_
 void bf16_panel_gemm(const uint16_t* x, int64_t m, int64_t k, const uint16_t* panels, int64_t n, const uint16_t* bias,
                      uint16_t* y, int64_t ldy);
 
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels

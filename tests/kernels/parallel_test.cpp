@@ -6,13 +6,14 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "io/error.h"
-#include "io/parallel.h"
+#include "kernels/parallel.h"
 
-namespace medvqa {
+namespace medvqa::kernels {
 namespace {
 
 TEST(ParallelForEach, RunsEveryItemOnce) {
@@ -20,6 +21,20 @@ TEST(ParallelForEach, RunsEveryItemOnce) {
   parallel_for_each(1000, [&](int64_t i) { seen[size_t(i)]++; });
   for (const auto& s : seen) EXPECT_EQ(s.load(), 1);
   parallel_for_each(0, [](int64_t) { FAIL() << "no items, no calls"; });
+}
+
+// The kernels library is the code built with OpenMP: without the flag this loop would run on the
+// calling thread alone.
+TEST(ParallelForEach, RunsOnSeveralThreads) {
+  if (omp_get_max_threads() < 2) GTEST_SKIP() << "one OpenMP thread here";
+  std::vector<int> thread_of(64, -1);
+  parallel_for_each(64, [&](int64_t i) {
+    thread_of[size_t(i)] = omp_get_thread_num();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // long enough that no thread takes every item
+  });
+  std::set<int> threads(thread_of.begin(), thread_of.end());
+  EXPECT_GT(threads.size(), 1u);
+  EXPECT_EQ(threads.count(-1), 0u);
 }
 
 TEST(ParallelForEach, RethrowsTheFirstErrorAfterAllItemsRan) {
@@ -57,4 +72,4 @@ TEST(ReleaseParallelThreads, EndsTheCallersWorkersAndTheNextLoopStartsThemAgain)
 }
 
 }  // namespace
-}  // namespace medvqa
+}  // namespace medvqa::kernels

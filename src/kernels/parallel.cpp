@@ -1,11 +1,11 @@
-#include "io/parallel.h"
+#include "kernels/parallel.h"
 
 #include <omp.h>
 
 #include <exception>
 #include <mutex>
 
-namespace medvqa {
+namespace medvqa::kernels {
 
 void parallel_for_each(int64_t n, const std::function<void(int64_t)>& fn) {
   if (n == 1) return fn(0);  // no thread team for a single item
@@ -25,4 +25,4 @@ void parallel_for_each(int64_t n, const std::function<void(int64_t)>& fn) {
 
 bool release_parallel_threads() { return omp_pause_resource_all(omp_pause_soft) == 0; }
 
-}  // namespace medvqa
+}  // namespace medvqa::kernels

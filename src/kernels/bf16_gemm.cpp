@@ -1,12 +1,12 @@
-#include "model/bf16_gemm.h"
+#include "kernels/bf16_gemm.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-#include "model/kernel_support.h"
-#include "model/packed_kernels.h"  // using_avx512_bf16
+#include "kernels/cpu_features.h"
+#include "kernels/kernel_support.h"
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 namespace {
 
 int64_t pairs(int64_t k) { return (k + 1) / 2; }
@@ -246,4 +246,4 @@ void bf16_panel_gemm(const uint16_t* x, int64_t m, int64_t k, const uint16_t* pa
   throw std::logic_error("bf16_panel_gemm needs AVX512-BF16 (check using_avx512_bf16())");
 }
 
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels

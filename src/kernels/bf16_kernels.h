@@ -4,7 +4,7 @@
 // ops on bf16 CPU tensors (widen, the op in fp32, narrow; its own bf16 kernels are slower still).
 #include <cstdint>
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 
 // y[i] = gelu_tanh(x[i]) for bf16 bit patterns, rounded to nearest even. x and y may alias.
 void bloom_gelu_bf16(const uint16_t* x, uint16_t* y, int64_t n);
@@ -18,4 +18,4 @@ void layer_norm_bf16(const uint16_t* x, const uint16_t* weight, const uint16_t* 
 void layer_norm_bf16_portable(const uint16_t* x, const uint16_t* weight, const uint16_t* bias, int64_t rows,
                               int64_t dim, float eps, uint16_t* y);
 
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels

@@ -1,4 +1,4 @@
-#include "model/packed_kernels.h"
+#include "kernels/packed_kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,9 +6,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "model/kernel_support.h"
+#include "kernels/kernel_support.h"
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 namespace {
 
 inline float widen(uint16_t bf16) { return bf16_to_float(bf16); }
@@ -210,38 +210,6 @@ void rows_portable_split(const float* x, int64_t m, const T* w, const float* sca
              [&](int64_t first, int64_t last) { rows_portable(x, m, w, scale, k, first, last, y, n); });
 }
 
-}  // namespace
-
-bool fast_bf16_gemm() {
-#ifdef MEDVQA_X86
-  static const bool yes =
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return yes;
-#else
-  return false;
-#endif
-}
-
-bool using_avx512_bf16() {
-#ifdef MEDVQA_X86
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512bf16");
-  return yes;
-#else
-  return false;
-#endif
-}
-
-bool using_avx2() {
-#ifdef MEDVQA_X86
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-#else
-  return false;
-#endif
-}
-
-namespace {
 // Weights without scales (fp32, bf16): the AVX2 kernels where the CPU has them.
 template <typename T>
 void unscaled_rows(const float* x, int64_t m, const T* w, int64_t k, int64_t n, float* y) {
@@ -314,4 +282,4 @@ void int8_rows_portable(const float* x, int64_t m, const int8_t* w, const float*
   rows_portable_split(x, m, w, scale, k, n, y);
 }
 
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels

@@ -1,12 +1,12 @@
-#include "model/bf16_kernels.h"
+#include "kernels/bf16_kernels.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "model/kernel_support.h"
-#include "model/packed_kernels.h"  // using_avx2
+#include "kernels/cpu_features.h"
+#include "kernels/kernel_support.h"
 
-namespace medvqa::model::kernels {
+namespace medvqa::kernels {
 namespace {
 
 // gelu_tanh(x) = 0.5·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³), written as
@@ -142,4 +142,4 @@ void layer_norm_bf16_portable(const uint16_t* x, const uint16_t* weight, const u
   });
 }
 
-}  // namespace medvqa::model::kernels
+}  // namespace medvqa::kernels
