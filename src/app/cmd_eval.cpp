@@ -11,10 +11,12 @@
 #include "data/normalize.h"
 #include "data/readers.h"
 #include "data/split.h"
+#include "eval/compare.h"
 #include "eval/floors.h"
 #include "eval/report.h"
 #include "infer/answerer.h"
 #include "infer/evaluate.h"
+#include "io/atomic_file.h"
 #include "io/error.h"
 
 namespace medvqa::app {
@@ -131,7 +133,17 @@ const std::string& with_parent_dir(const std::string& path) {
   return path;
 }
 
+int run_compare(const std::string& a, const std::string& b, const std::string& out) {
+  const auto comparison = eval::compare_prediction_files(a, b);
+  std::cout << eval::format_comparison(comparison);
+  if (!out.empty()) io::write_file_atomically(with_parent_dir(out), eval::to_json(comparison).dump(2) + "\n");
+  return 0;
+}
+
 int run(const Options& o) {
+  // Required unless `eval compare` runs (CLI11 would demand them of the subcommand too).
+  if (o.dataset.empty()) throw Error("eval: --dataset is required (slake, vqa-rad, vqa-med-2019 or pmc-vqa)");
+  if (o.questions.empty()) throw Error("eval: --questions is required (the split file, e.g. slake/validate.json)");
   set_threads(o.threads);
   data::ReadOptions read;
   read.languages = parse_languages(o.lang);
@@ -206,8 +218,8 @@ Command add_eval(CLI::App& root) {
                                   "recall and nearest-candidate matching");
   cmd->add_option("--model", o->model, "Model directory (default: the shipped models/medvqa-small)");
   // Names and files are checked by the readers, so that mistakes exit 1 with a message naming them.
-  cmd->add_option("--dataset", o->dataset, "Format of the split: slake, vqa-rad, vqa-med-2019 or pmc-vqa")->required();
-  cmd->add_option("--questions", o->questions, "The split file, e.g. slake/validate.json")->required();
+  cmd->add_option("--dataset", o->dataset, "Format of the split: slake, vqa-rad, vqa-med-2019 or pmc-vqa (required)");
+  cmd->add_option("--questions", o->questions, "The split file, e.g. slake/validate.json (required)");
   cmd->add_option("--images", o->images, "Images folder (default: the release's layout beside the split file)");
   cmd->add_option("--lang", o->lang, "Languages to evaluate, comma-separated (SLAKE: en,zh), or all (default: en)");
   cmd->add_option("--train-answers", o->train_answers,
@@ -239,7 +251,18 @@ Command add_eval(CLI::App& root) {
   cmd->add_option("--out", o->out, "Write the JSON report here");
   cmd->add_option("--predictions", o->predictions,
                   "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");
-  return {cmd, [o]() { return run(*o); }};
+  struct CompareOptions {
+    std::string a, b, out;
+  };
+  auto c = std::make_shared<CompareOptions>();
+  auto* compare = cmd->add_subcommand("compare",
+                                      "Paired comparison of two evaluations of the same questions (their "
+                                      "--predictions files): exact-match difference B - A with a paired-bootstrap "
+                                      "95% interval and McNemar's exact test, overall, closed and open");
+  compare->add_option("a", c->a, "Predictions file A (JSONL of `medvqa eval`)")->required();
+  compare->add_option("b", c->b, "Predictions file B, over the same questions")->required();
+  compare->add_option("--out", c->out, "Also write the comparison as JSON here (atomically)");
+  return {cmd, [o, c, compare]() { return compare->parsed() ? run_compare(c->a, c->b, c->out) : run(*o); }};
 }
 
 }  // namespace medvqa::app
