@@ -31,7 +31,7 @@ struct Options {
   uint64_t holdout_seed = 0;
   size_t limit = 0;
   int64_t batch_size = 8;
-  bool rank_closed = false, rank_open = false;
+  bool rank_closed = false, rank_open = false, controls = false;
   std::string image_control = "real";
   int threads = 0;
   std::string out, predictions;
@@ -133,6 +133,17 @@ const std::string& with_parent_dir(const std::string& path) {
   return path;
 }
 
+// x.predictions.jsonl (or x.jsonl, or x) -> x.<control>.predictions.jsonl
+std::string control_predictions_path(const std::string& predictions, const std::string& control) {
+  std::string stem = predictions;
+  for (const std::string suffix : {".predictions.jsonl", ".jsonl"})
+    if (stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      stem.resize(stem.size() - suffix.size());
+      break;
+    }
+  return stem + "." + control + ".predictions.jsonl";
+}
+
 int run_compare(const std::string& a, const std::string& b, const std::string& out) {
   const auto comparison = eval::compare_prediction_files(a, b);
   std::cout << eval::format_comparison(comparison);
@@ -156,6 +167,8 @@ int run(const Options& o) {
   if (o.limit > 0 && o.limit < examples.size()) examples.resize(o.limit);
   if (examples.empty()) throw Error(o.questions + ": no questions to evaluate (selection: " + selection + ")");
   const auto control = infer::parse_image_control(o.image_control);
+  if (o.controls && control != infer::ImageControl::kReal)
+    throw Error("--controls answers with the real images and then with each control; drop --image-control");
   const auto training = training_questions(o, read);
   std::vector<std::string> candidates;
   std::vector<eval::TrainingQuestion> prior_questions;
@@ -193,6 +206,21 @@ int run(const Options& o) {
   auto report = eval::evaluate(predictions, candidates, meta);
   if (!prior_questions.empty()) report.question_prior = eval::question_prior_exact_match(prior_questions, predictions);
 
+  // The controls: the same questions, the same answering, other images. Their predictions go beside
+  // the real ones (<name>.blank.predictions.jsonl) for `medvqa eval compare`.
+  std::vector<eval::Report> control_reports;
+  if (o.controls) {
+    for (const char* name : {"blank", "shuffled"}) {
+      std::cerr << "control: " << name << " images\n";
+      auto control_meta = meta;
+      control_meta.image_control = name;
+      control_reports.push_back(eval::evaluate(infer::predict(answerer, examples, o.batch_size, progress_printer(),
+                                                              answer_options, infer::parse_image_control(name)),
+                                               candidates, control_meta));
+      report.controls[name] = control_reports.back().total.exact_match;
+    }
+  }
+
   std::cout << eval::format_table(report);
   if (!o.out.empty()) {
     eval::write_report(report, with_parent_dir(o.out));
@@ -204,6 +232,11 @@ int run(const Options& o) {
   if (!predictions_path.empty()) {
     eval::write_predictions(report, with_parent_dir(predictions_path));
     std::cout << "predictions: " << predictions_path << "\n";
+    for (const auto& c : control_reports) {
+      const std::string path = control_predictions_path(predictions_path, c.meta.image_control);
+      eval::write_predictions(c, path);
+      std::cout << "predictions, " << c.meta.image_control << " images: " << path << "\n";
+    }
   }
   return 0;
 }
@@ -248,6 +281,9 @@ Command add_eval(CLI::App& root) {
   cmd->add_flag("--rank-open", o->rank_open,
                 "Answer open questions with the most likely of the training answers (--train-answers) "
                 "instead of free generation");
+  cmd->add_flag("--controls", o->controls,
+                "Also answer every question with a blank gray image and with another question's image, and "
+                "report those accuracies beside the real one (3x the time)");
   cmd->add_option("--out", o->out, "Write the JSON report here");
   cmd->add_option("--predictions", o->predictions,
                   "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");

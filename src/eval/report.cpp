@@ -156,6 +156,11 @@ json report_json(const Report& r) {
              {"open", value_json(r.question_prior->open.value())},
              {"description", "the most frequent training answer to the same question text (else of its answer "
                              "type), scored by exact_match: the question-only floor"}};
+  json controls = json::object();
+  for (const auto& [name, m] : r.controls)
+    controls[name] = {{"overall", value_json(m.all.value())},
+                      {"closed", value_json(m.closed.value())},
+                      {"open", value_json(m.open.value())}};
   json metrics = {
       {kExactMatch,
        {{"description", kExactMatchDescription},
@@ -182,6 +187,7 @@ json report_json(const Report& r) {
       {"open", value_json(t.exact_match.open.value())},
       {"interval_95", intervals},
       {"question_prior", prior},
+      {"controls", controls},
       {"metrics", metrics},
       {"breakdown",
        {{"answer_type", groups_json(r.by_answer_type)},
@@ -275,6 +281,10 @@ std::string format_table(const Report& r) {
     out += "question-only prior (most frequent training answer to the same question): all " +
            percent(r.question_prior->all.value()) + ", closed " + percent(r.question_prior->closed.value()) +
            ", open " + percent(r.question_prior->open.value()) + "\n";
+  for (const auto& [name, m] : r.controls)
+    out += "control, " + std::string(name == "blank" ? "a blank gray image" : "another question's image") +
+           " for every question: all " + percent(m.all.value()) + ", closed " + percent(m.closed.value()) +
+           ", open " + percent(m.open.value()) + "\n";
   if (!r.meta.image_control.empty())
     out += "control: every question was answered with " +
            std::string(r.meta.image_control == "blank" ? "a blank gray image" : "the image of another question") +

@@ -67,6 +67,9 @@ struct Report {
   std::vector<ScoredPrediction> predictions;  // in input order
   // The question-only floor (eval/floors.h) when training questions were given.
   std::optional<ScopedMean> question_prior;
+  // exact_match of the same questions answered under each control ("blank", "shuffled": medvqa
+  // eval --controls), the floors a model that uses the image must clear.
+  std::map<std::string, ScopedMean> controls;
 };
 
 // Scores every prediction. `candidate_answers` is the nearest_candidate answer set (normally every
@@ -81,6 +84,7 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
 //   interval_95                {overall, closed, open} -> [low, high]: percentile-bootstrap 95%
 //                              intervals of those (null over zero questions),
 //   question_prior             {overall, closed, open, description} (null without training questions),
+//   controls                   control name -> {overall, closed, open} (empty without controls),
 //   metrics                    {exact_match, open_token_recall, nearest_candidate}, each with a
 //                              description and {closed, open, all} -> {n, correct?, value}
 //                              (open_token_recall: open only),

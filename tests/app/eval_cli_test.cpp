@@ -103,6 +103,37 @@ TEST_F(EvalCli, ReportsIntervalsTheQuestionPriorAndImageControls) {
   EXPECT_NE(bad.output.find("noise"), std::string::npos) << bad.output;
 }
 
+// --controls: the blank- and shuffled-image accuracies of one command equal the separate control
+// runs, their predictions land beside the real ones, and `eval compare` pairs real with blank.
+TEST_F(EvalCli, ControlsInOneCommandEqualTheSeparateRunsAndCompareWithTheRealOnes) {
+  const std::string common = "eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
+                             " --limit 12";
+  const std::string out = tmp_.file("all/real.json");
+  auto r = medvqa(common + " --controls --out " + out, /*stderr_too=*/false);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("control, a blank gray image for every question: all"), std::string::npos) << r.output;
+  const auto j = read_json(out);
+  for (const std::string control : {"blank", "shuffled"}) {
+    const std::string separate = tmp_.file(control + "-alone.json");
+    auto s = medvqa(common + " --image-control " + control + " --out " + separate, /*stderr_too=*/false);
+    ASSERT_EQ(s.status, 0) << s.output;
+    for (const char* key : {"overall", "closed", "open"})
+      EXPECT_EQ(j.at("controls").at(control).at(key), read_json(separate).at(key)) << control << " " << key;
+    EXPECT_EQ(count_lines(tmp_.file("all/real." + control + ".predictions.jsonl")), 12u);
+  }
+  EXPECT_TRUE(read_json(tmp_.file("blank-alone.json")).at("controls").empty());
+  const std::string comparison = tmp_.file("real-vs-blank.json");
+  auto c = medvqa("eval compare " + tmp_.file("all/real.predictions.jsonl") + " " +
+                      tmp_.file("all/real.blank.predictions.jsonl") + " --out " + comparison,
+                  /*stderr_too=*/false);
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_NE(c.output.find("McNemar p"), std::string::npos) << c.output;
+  EXPECT_EQ(read_json(comparison).at("overall").at("n"), 12);
+  auto both = medvqa(common + " --controls --image-control blank");
+  EXPECT_NE(both.status, 0);
+  EXPECT_NE(both.output.find("--controls"), std::string::npos) << both.output;
+}
+
 TEST_F(EvalCli, ChineseSlakeRowsOnRequest) {
   const std::string out = tmp_.file("zh.json"), predictions = tmp_.file("zh-answers.jsonl");
   auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
