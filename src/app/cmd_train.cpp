@@ -2,6 +2,7 @@
 
 #include "app/commands.h"
 #include "io/error.h"
+#include "model/pretrained.h"
 #include "train/contrastive_pretraining.h"
 #include "train/distributed.h"
 #include "train/language_pretraining.h"
@@ -51,7 +52,7 @@ Command add_train(CLI::App& root) {
     }
     auto config = train::TrainConfig::from_file(o->config);
     if (o->threads > 0) config.threads = o->threads;
-    if (!o->device.empty()) config.device = o->device;
+    if (!o->device.empty()) config.device = model::parse_device(o->device);
     if (o->seed >= 0) {
       config.seed += uint64_t(o->seed) * 1000;
       config.init_seed += uint64_t(o->seed) * 1000;

@@ -52,14 +52,18 @@ torch::Device parse_device(const std::string& name) {
   }
   if (!device || !(device->is_cpu() || device->is_cuda()))
     throw Error("unknown device '" + name + "' (use cpu, cuda or cuda:N)");
-  if (device->is_cpu()) return torch::kCPU;
+  return require_usable(*device);
+}
+
+torch::Device require_usable(torch::Device device) {
+  if (device.is_cpu()) return torch::kCPU;
   const int64_t count = torch::cuda::is_available() ? int64_t(torch::cuda::device_count()) : 0;
   if (count == 0)
-    throw Error("device '" + name + "': no CUDA device is usable here (this libtorch is built without CUDA, as "
-                "Debian's is, or the machine has no GPU); build against a CUDA libtorch to compute on a GPU");
-  if (device->has_index() && device->index() >= count)
-    throw Error("device '" + name + "': this machine has " + std::to_string(count) + " CUDA device(s)");
-  return *device;
+    throw Error("device '" + device.str() + "': no CUDA device is usable here (this libtorch is built without CUDA, "
+                "as Debian's is, or the machine has no GPU); build against a CUDA libtorch to compute on a GPU");
+  if (device.has_index() && device.index() >= count)
+    throw Error("device '" + device.str() + "': this machine has " + std::to_string(count) + " CUDA device(s)");
+  return device;
 }
 
 BloomForCausalLM load_bloom(const std::string& dir, torch::Dtype dtype, torch::Device device) {

@@ -51,5 +51,7 @@ torch::Dtype parse_dtype(const std::string& name);  // "float32"/"fp32", "bfloat
 // "cpu", "cuda" or "cuda:N"; throws naming the problem where this build of libtorch or this
 // machine has no such device.
 torch::Device parse_device(const std::string& name);
+// The device itself where this build and this machine can compute on it, else that error.
+torch::Device require_usable(torch::Device device);
 
 }  // namespace medvqa::model

@@ -6,7 +6,44 @@
 #include "io/error.h"
 #include "kernels/cpu_features.h"
 
+// A device in a config: its name, parsed when read (torch::Device has no default constructor,
+// hence the serializer's static form).
+template <>
+struct nlohmann::adl_serializer<c10::Device> {
+  static c10::Device from_json(const nlohmann::json& j) {
+    const auto name = j.get<std::string>();
+    try {
+      const c10::Device device(name);
+      if (device.is_cpu() || device.is_cuda()) return device;
+    } catch (const c10::Error&) {
+    }
+    throw medvqa::Error("training config: unknown device '" + name + "' (use cpu, cuda or cuda:N)");
+  }
+  static void to_json(nlohmann::json& j, const c10::Device& device) { j = device.str(); }
+};
+
 namespace medvqa::train {
+
+void to_json(nlohmann::json& j, DtypeChoice d) {
+  j = d == DtypeChoice::kAuto ? "auto" : d == DtypeChoice::kBFloat16 ? "bfloat16" : "float32";
+}
+
+void from_json(const nlohmann::json& j, DtypeChoice& d) {
+  const auto name = j.get<std::string>();
+  if (name == "auto") d = DtypeChoice::kAuto;
+  else if (name == "float32") d = DtypeChoice::kFloat32;
+  else if (name == "bfloat16") d = DtypeChoice::kBFloat16;
+  else throw Error("training config: dtype must be float32, bfloat16 or auto, got '" + name + "'");
+}
+
+torch::Dtype TrainConfig::compute_dtype() const {
+  switch (dtype) {
+    case DtypeChoice::kFloat32: return torch::kFloat32;
+    case DtypeChoice::kBFloat16: return torch::kBFloat16;
+    default: return !device.is_cpu() || kernels::using_avx512_bf16() ? torch::kBFloat16 : torch::kFloat32;
+  }
+}
+
 namespace {
 
 using json = nlohmann::json;
@@ -160,12 +197,6 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
     throw Error("training config: max_statements must be positive and sequence_length at least 2");
   if (c.validation_fraction < 0 || c.validation_fraction >= 1)
     throw Error("training config: validation_fraction must be in [0, 1)");
-  // "auto": bf16 autocast where it is fast (a GPU, or a CPU with AVX512-BF16, ~400 GFLOP/s), fp32
-  // elsewhere (bf16 GEMMs without that instruction run at a few GFLOP/s).
-  if (c.dtype == "auto")
-    c.dtype = c.device != "cpu" || kernels::using_avx512_bf16() ? "bfloat16" : "float32";
-  if (c.dtype != "float32" && c.dtype != "bfloat16")
-    throw Error("training config: dtype must be float32, bfloat16 or auto");
   if (c.crop_scale_min <= 0 || c.crop_scale_min > 1) throw Error("training config: crop_scale_min must be in (0, 1]");
   return c;
 }
@@ -202,6 +233,8 @@ json TrainConfig::to_json() const {
   for (const auto& s : validation) val_sources.push_back(source_json(s));
   json j;
   config_fields(*this, [&](const char* key, const auto& value) { j[key] = value; });
+  // A run's saved config records the dtype it computed in, not "auto".
+  j["dtype"] = compute_dtype() == torch::kBFloat16 ? DtypeChoice::kBFloat16 : DtypeChoice::kFloat32;
   j["train"] = train_sources;
   j["validation"] = val_sources;
   if (prompt_template) j["prompt_template"] = *prompt_template;

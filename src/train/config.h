@@ -1,5 +1,6 @@
 #pragma once
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <optional>
 #include <string>
@@ -8,6 +9,14 @@
 #include "model/config.h"
 
 namespace medvqa::train {
+
+// The compute dtype a config asks for (JSON "float32", "bfloat16" or "auto"). bfloat16 autocasts
+// matmuls to bf16 with fp32 master weights; auto is bf16 where it is fast (a GPU, or a CPU with
+// AVX512-BF16, ~400 GFLOP/s) and float32 elsewhere (bf16 GEMMs without that instruction run at a
+// few GFLOP/s), resolved against the device the run uses (TrainConfig::compute_dtype).
+enum class DtypeChoice { kAuto, kFloat32, kBFloat16 };
+void to_json(nlohmann::json& j, DtypeChoice d);
+void from_json(const nlohmann::json& j, DtypeChoice& d);  // an unknown name is an error naming it
 
 // One dataset in a stage's mixture. `format` is a reader name (data/readers.h): VQA formats
 // ("vqa-rad", "slake", "vqa-med-2019", "pmc-vqa") or caption formats ("medpix", "pmc-oa").
@@ -72,11 +81,10 @@ struct TrainConfig {
   int64_t batch_size = 16;
   int64_t grad_accum = 1;
   double grad_clip = 1.0;
-  // "bfloat16": autocast matmuls to bf16, fp32 master weights; "auto" (resolved when read): bf16
-  // on a GPU or a CPU with AVX512-BF16, else float32.
-  std::string dtype = "float32";
-  // "cpu", "cuda" or "cuda:N". Data-parallel ranks given "cuda" take cuda:LOCAL_RANK.
-  std::string device = "cpu";
+  DtypeChoice dtype = DtypeChoice::kFloat32;
+  // JSON "cpu", "cuda" or "cuda:N" (checked when read; whether this machine has it, when the run
+  // starts). Data-parallel ranks given "cuda" (no index) take cuda:LOCAL_RANK.
+  torch::Device device = torch::kCPU;
   uint64_t seed = 0;
   int threads = 0;
   int loader_threads = 2;
@@ -93,6 +101,9 @@ struct TrainConfig {
   bool eval_blank_images = false;  // also evaluate with every image blank (the image-use control)
   int64_t checkpoint_every = 100;
   int64_t early_stopping_patience = 0;  // evaluations without improvement before stopping (0: never)
+
+  // The dtype the run computes in: `dtype`, with auto resolved for `device`.
+  torch::Dtype compute_dtype() const;
 
   static TrainConfig from_json(const nlohmann::json& j, const std::string& base_dir);
   static TrainConfig from_file(const std::string& path);

@@ -89,7 +89,7 @@ class ContrastiveObjective : public PretrainingObjective {
       torch::NoGradGuard no_grad;
       model_->logit_scale.fill_(std::log(1 / 0.07));
     }
-    device_ = model::parse_device(config.device);
+    device_ = model::require_usable(config.device);
     model_->to(device_);
     preprocess_.image_size = int(medvqa.vision.image_size);
     preprocess_.mean = medvqa.vision.mean;

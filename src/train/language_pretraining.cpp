@@ -68,7 +68,7 @@ class LanguageObjective : public PretrainingObjective {
     auto medvqa = model::MedVqaConfig::from_json(model::read_json_file(config.model_config));
     if (tokenizer_.vocab_size() > medvqa.text.vocab_size)
       throw Error("training config '" + config.name + "': the tokenizer has more tokens than the vocab_size");
-    device_ = model::parse_device(config.device);
+    device_ = model::require_usable(config.device);
     lm_ = model::BloomForCausalLM(medvqa.text);
     model::init_weights(*lm_, 0.02, config.init_seed);
     lm_->to(device_);

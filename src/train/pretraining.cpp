@@ -40,7 +40,7 @@ void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
 
 int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& config, bool resume, bool verbose,
                         int64_t stop_after) {
-  const torch::Device device = model::parse_device(config.device);
+  const torch::Device device = model::require_usable(config.device);
   model::set_compute_threads(config.threads);
   NamedTensors trainable;
   for (auto& p : objective.module().named_parameters())
@@ -77,7 +77,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     objective.module().eval();
     nlohmann::json e;
     {
-      model::AutocastGuard autocast(config.dtype == "bfloat16", device);
+      model::AutocastGuard autocast(config.compute_dtype() == torch::kBFloat16, device);
       e = objective.evaluate();
     }
     objective.module().train();
@@ -105,7 +105,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     optimizer->zero_grad();
     torch::Tensor loss;
     {
-      model::AutocastGuard autocast(config.dtype == "bfloat16", device);
+      model::AutocastGuard autocast(config.compute_dtype() == torch::kBFloat16, device);
       loss = objective.loss(step);
     }
     loss.backward();

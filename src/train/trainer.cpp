@@ -34,8 +34,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // The config's device; a data-parallel rank given "cuda" takes the GPU of its local rank.
-torch::Device training_device(const std::string& name, int local_rank) {
-  auto device = model::parse_device(name);
+torch::Device training_device(torch::Device configured, int local_rank) {
+  auto device = model::require_usable(configured);
   if (device.is_cuda() && !device.has_index())
     device = {torch::kCUDA, torch::DeviceIndex(local_rank % int(torch::cuda::device_count()))};
   // Made current, so that this process touches no other GPU (allocations, kernels, context).
@@ -169,7 +169,7 @@ Batch Trainer::next_batch() {
 }
 
 torch::Tensor Trainer::token_losses(const Batch& batch) {
-  model::AutocastGuard autocast(config_.dtype == "bfloat16", device_);
+  model::AutocastGuard autocast(config_.compute_dtype() == torch::kBFloat16, device_);
   return answer_token_losses(model_, batch.to(device_));
 }
 
@@ -263,7 +263,7 @@ EvalMetrics Trainer::evaluate(int64_t limit, bool blank_images) {
     auto pixels = batch.pixels.index_select(0, torch::tensor(rows, torch::kLong).to(device_));
     std::vector<infer::Answer> answers;
     {
-      model::AutocastGuard autocast(config_.dtype == "bfloat16", device_);
+      model::AutocastGuard autocast(config_.compute_dtype() == torch::kBFloat16, device_);
       answers = answerer.answer_pixels(pixels, questions);
     }
     for (size_t k = 0; k < rows.size(); ++k)

@@ -110,7 +110,7 @@ TEST(TrainConfig, TheShippedRecipeAndAblationConfigsLoad) {
     auto c = TrainConfig::from_file(testing::source_dir() + "/configs/train/" + name + ".json");
     EXPECT_EQ(c.name, name);
     EXPECT_FALSE(c.train.empty());
-    EXPECT_TRUE(c.dtype == "bfloat16" || c.dtype == "float32") << name;
+    EXPECT_TRUE(c.compute_dtype() == torch::kBFloat16 || c.compute_dtype() == torch::kFloat32) << name;
   }
   // Every ablation row changes one thing of the common budget, which is stage 3 shortened.
   auto budget = TrainConfig::from_file(testing::source_dir() + "/configs/train/ablation-budget.json");

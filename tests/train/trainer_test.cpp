@@ -215,22 +215,32 @@ TEST(TrainConfigTest, ErrorsNameTheProblem) {
   j["dtype"] = "float16";
   EXPECT_THROW(TrainConfig::from_json(j, ""), Error);
   j["dtype"] = "auto";  // the fast one of this machine
-  const auto dtype = TrainConfig::from_json(j, "").dtype;
-  EXPECT_TRUE(dtype == "bfloat16" || dtype == "float32") << dtype;
+  const auto dtype = TrainConfig::from_json(j, "").compute_dtype();
+  EXPECT_TRUE(dtype == torch::kBFloat16 || dtype == torch::kFloat32) << dtype;
+  EXPECT_EQ(TrainConfig::from_json(j, "").to_json()["dtype"], dtype == torch::kBFloat16 ? "bfloat16" : "float32");
+  j["device"] = "cuda";  // auto is bf16 on a GPU, whatever the CPU
+  EXPECT_EQ(TrainConfig::from_json(j, "").compute_dtype(), torch::kBFloat16);
+  j["device"] = "gpu";
+  try {
+    TrainConfig::from_json(j, "");
+    ADD_FAILURE() << "device 'gpu' was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown device 'gpu'"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Trainer, DeviceComesFromTheConfigAndABadOneIsAClearError) {
   testing::TempDir tmp;
   auto config = tiny_config(tmp.path(), 1);
-  EXPECT_EQ(config.device, "cpu");
-  config.device = "cpu";
-  EXPECT_EQ(TrainConfig::from_json(config.to_json(), "").device, "cpu");
-  config.device = "gpu";
+  EXPECT_EQ(config.device, torch::Device(torch::kCPU));
+  EXPECT_EQ(TrainConfig::from_json(config.to_json(), "").device, torch::Device(torch::kCPU));
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a GPU here: cuda:0 is usable";
+  config.device = torch::Device(torch::kCUDA, 0);
   try {
     Trainer trainer(config, /*verbose=*/false);
-    ADD_FAILURE() << "a trainer on device 'gpu' was built";
+    ADD_FAILURE() << "a trainer on a missing GPU was built";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown device 'gpu'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no CUDA device is usable here"), std::string::npos) << e.what();
   }
 }
 
