@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages medvqa needs and builds it (idempotent; safe to rerun).
-# Usage: scripts/setup.sh [build-dir]      (default: build)
+# Usage: scripts/setup.sh [build-dir [target...]]   (default: build, and only the medvqa executable;
+#        `all` builds the tests and benchmarks too, as scripts/test.sh does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
+shift || true
+TARGETS=("${@:-medvqa}")
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -29,4 +32,4 @@ export CCACHE_BASEDIR=$PWD
 # PCH-friendly ccache settings: the precompiled header changes mtime on every clean build.
 export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD_DIR" -j "$(nproc)"
+cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]}"

@@ -5,6 +5,7 @@
 #include "data/closed.h"
 #include "data/normalize.h"
 #include "data/readers.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::data {
@@ -66,7 +67,7 @@ TEST(IsClosedQuestion, FollowsAnswerType) {
 // options should hold the answer often enough to be worth ranking.
 TEST(ClosedCandidates, VqaRadClosedQuestions) {
   const std::string path = medvqa::testing::data_root() + "/vqa-rad/trainset.json";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  if (!std::filesystem::exists(path)) MEDVQA_SKIP_MISSING_FIXTURE("no " << path);
   size_t yes_no = 0, yes_no_hit = 0, either = 0, either_hit = 0;
   for (const VqaExample& ex : read_vqa_rad(path)) {
     if (!is_closed_question(ex)) continue;

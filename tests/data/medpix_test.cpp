@@ -6,6 +6,7 @@
 #include "data/files.h"
 #include "data/readers.h"
 #include "io/error.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::data {
@@ -14,7 +15,7 @@ namespace fs = std::filesystem;
 
 TEST(MedPix, SharedDescriptions) {
   const std::string root = medvqa::testing::data_root() + "/medpix2";
-  if (!fs::exists(root)) GTEST_SKIP() << "no " << root;
+  if (!fs::exists(root)) MEDVQA_SKIP_MISSING_FIXTURE("no " << root);
   ReadReport report;
   const auto captions = read_captions("medpix", root + "/Descriptions.json", "", {}, &report);
   EXPECT_EQ(report.rows, 2031u);

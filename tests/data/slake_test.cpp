@@ -5,6 +5,7 @@
 #include <map>
 
 #include "data/readers.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::data {
@@ -15,7 +16,7 @@ class Slake : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = medvqa::testing::data_root() + "/slake";
-    if (!fs::exists(dir_ + "/train.json")) GTEST_SKIP() << "no " << dir_;
+    if (!fs::exists(dir_ + "/train.json")) MEDVQA_SKIP_MISSING_FIXTURE("no " << dir_);
   }
   std::string dir_;
 };

@@ -5,6 +5,7 @@
 
 #include "data/readers.h"
 #include "data/split.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::data {
@@ -62,7 +63,7 @@ TEST(SplitByImage, EdgeFractionsAndOrder) {
 
 TEST(SplitByImage, VqaRadTrain) {
   const std::string path = medvqa::testing::data_root() + "/vqa-rad/trainset.json";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  if (!std::filesystem::exists(path)) MEDVQA_SKIP_MISSING_FIXTURE("no " << path);
   const auto examples = read_vqa_rad(path);
   const auto split = split_by_image(examples, 0.1, 0);
   const auto train = images_of(split.train), val = images_of(split.val);

@@ -6,6 +6,7 @@
 #include "data/files.h"
 #include "data/readers.h"
 #include "io/error.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::data {
@@ -21,7 +22,7 @@ size_t count_closed(const std::vector<VqaExample>& examples) {
 
 TEST(VqaMed2019, SharedTrainAndValidation) {
   const std::string root = medvqa::testing::data_root() + "/vqa-med-2019";
-  if (!fs::exists(root)) GTEST_SKIP() << "no " << root;
+  if (!fs::exists(root)) MEDVQA_SKIP_MISSING_FIXTURE("no " << root);
   ReadReport report;
   const auto train = read_vqa_med_2019(root + "/training/All_QA_Pairs_train.txt", "", {}, &report);
   EXPECT_EQ(report.rows, 12664u);

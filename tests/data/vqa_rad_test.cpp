@@ -7,6 +7,7 @@
 
 #include "data/readers.h"
 #include "io/error.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::data {
@@ -17,7 +18,7 @@ class VqaRad : public ::testing::Test {
  protected:
   void SetUp() override {
     path_ = medvqa::testing::data_root() + "/vqa-rad/trainset.json";
-    if (!fs::exists(path_)) GTEST_SKIP() << "no " << path_;
+    if (!fs::exists(path_)) MEDVQA_SKIP_MISSING_FIXTURE("no " << path_);
     examples_ = read_vqa_rad(path_, "", {}, &report_);
     for (const auto& ex : examples_) by_id_[ex.id] = &ex;
   }

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "image/preprocess.h"
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 
 namespace medvqa::image {
@@ -42,7 +43,7 @@ std::vector<std::string> dataset_samples() {
 
 TEST(DatasetImages, DecodeAndPreprocess) {
   const auto files = dataset_samples();
-  if (files.empty()) GTEST_SKIP() << "no datasets under " << medvqa::testing::data_root();
+  if (files.empty()) MEDVQA_SKIP_MISSING_FIXTURE("no datasets under " << medvqa::testing::data_root());
   std::vector<Image> images;
   for (const auto& file : files) {
     SCOPED_TRACE(file);

@@ -14,6 +14,7 @@
 #include "image/image.h"
 #include "serve/base64.h"
 #include "serve/server.h"
+#include "testing/fixtures.h"
 #include "testing/tiny_answerer.h"
 
 namespace medvqa::serve {
@@ -353,14 +354,14 @@ TEST(Server, ServesThePageAndNothingOutsideIt) {
 
 // The page in Debian's Chromium through playwright-core (tests/web/answer.test.mjs): upload a real
 // image, ask, see the answer and the notice; errors for an empty question and a junk file.
-// scripts/test.sh installs both and sets MEDVQA_REQUIRE_WEB_TEST, so CI cannot skip it.
+// scripts/test.sh installs both and sets MEDVQA_REQUIRE_FIXTURES, so CI cannot skip it.
 TEST(WebPage, AnswersInChromium) {
   const std::string web_tests = testing::source_dir() + "/tests/web";
   const bool ready = std::filesystem::exists(web_tests + "/node_modules/playwright-core") &&
                      std::filesystem::exists("/usr/bin/chromium") && std::system("node --version >/dev/null 2>&1") == 0;
   if (!ready) {
-    if (std::getenv("MEDVQA_REQUIRE_WEB_TEST") != nullptr) FAIL() << "node, chromium or tests/web/node_modules missing";
-    GTEST_SKIP() << "needs node, /usr/bin/chromium and `npm ci --prefix tests/web` (scripts/test.sh installs them)";
+    MEDVQA_SKIP_MISSING_FIXTURE(
+        "needs node, /usr/bin/chromium and `npm ci --prefix tests/web` (scripts/test.sh installs them)");
   }
   Running s;
   // Beside the test binary, in the build tree.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "testing/fixtures.h"
 #include "testing/testing.h"
 #include "text/decoder.h"
 #include "text/tokenizer.h"
@@ -64,15 +65,16 @@ std::vector<std::pair<size_t, size_t>> code_point_offsets(const std::string& tex
   return out;
 }
 
-// Skipped rather than passed when the golden set is absent, so a missing set is visible.
+// Skipped rather than passed when the golden set is absent, so a missing set is visible (and a
+// failure where fixtures are required).
 #define REQUIRE_GOLDEN(sets) \
-  if ((sets).empty()) GTEST_SKIP() << "no tokenizer golden sets under " << golden_dir()
+  if ((sets).empty()) MEDVQA_SKIP_MISSING_FIXTURE("no tokenizer golden sets under " << golden_dir())
 
 TEST(TokenizerGolden, EveryGoldenCaseIsRecorded) {
   const auto& sets = golden_sets();
   REQUIRE_GOLDEN(sets);
   const std::string cases_path = golden_dir() + "/cases.json";
-  if (!fs::exists(cases_path)) GTEST_SKIP() << "no " << cases_path;
+  if (!fs::exists(cases_path)) MEDVQA_SKIP_MISSING_FIXTURE("no " << cases_path);
   const auto cases = read_json(cases_path).get<std::vector<std::string>>();
   for (const GoldenSet& set : sets) {
     std::set<std::string> recorded;
