@@ -30,12 +30,8 @@ WeightFormat weight_format_for(torch::Dtype compute_dtype, torch::Device device)
 //
 // A bf16 weight of a bf16 model, on a CPU with AVX512-BF16, is stored as the panels of
 // kernels::bf16_panel_gemm (bf16_gemm.h), and every bf16 input, one row or thousands, multiplies
-// through that kernel (with its bias if that is n bf16 values). Measured (2 threads, weights in cache) against oneDNN's bf16 GEMM: 3x at 16
-// rows, 1.6-1.9x at 50-128, 1.05-1.15x from 256; in the models, where oneDNN also reorders weights
-// that come from memory, ViT-B/16 at batch 1 went from 0.84 to 0.91 of the bf16 GEMM rate, the
-// Q-Former from 0.58 to 0.71-0.80, BLOOM prefill 1.05-1.15x. At one row (decoding) it streams the
-// 250880 x 1024 tied embedding at 92-97% of the AVX2 kernel's rate and runs 2x it in cache; 2-16
-// rows 1.3-1.8x the AVX512-BF16 dot kernel.
+// through that kernel (with its bias if that is n bf16 values); bench/README.md has what that
+// layout measured against oneDNN and the row kernels.
 //
 // Otherwise (fp32 models stored in bf16, int8, CPUs without AVX512-BF16) the weight is stored as
 // [out, in] rows: a few input rows go through kernels that widen each weight once and reuse it for
