@@ -11,9 +11,9 @@ TARGETS=("${@:-medvqa}")
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp libopenblas-openmp-dev
-  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcpp-httplib-dev libcli11-dev
   libpng-dev libjpeg62-turbo-dev zlib1g-dev libdcmtk-dev dcmtk
-  libgloo-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libgloo-dev libgtest-dev
   python3-torch
 )
 scripts/install-packages.sh "${PACKAGES[@]}"
