@@ -109,11 +109,23 @@ TrainConfig config(const std::string& out, int64_t batch, int64_t accum) {
 
 using Parameters = std::vector<std::pair<std::string, torch::Tensor>>;
 
-Parameters parameters_after(Trainer& t) {
-  t.run(false);
+Parameters parameters_of(Trainer& t) {
   Parameters p;
   for (const auto& kv : t.model()->named_parameters()) p.emplace_back(kv.key(), kv.value().detach().clone());
   return p;
+}
+
+Parameters parameters_after(Trainer& t) {
+  t.run(false);
+  return parameters_of(t);
+}
+
+// The equalities below would also hold for steps that change nothing: the parameters must move.
+void expect_moved(const Parameters& before, const Parameters& after) {
+  ASSERT_EQ(before.size(), after.size());
+  size_t moved = 0;
+  for (size_t i = 0; i < before.size(); ++i) moved += !torch::equal(before[i].second, after[i].second);
+  EXPECT_GE(double(moved), 0.9 * double(before.size())) << moved << " of " << before.size() << " tensors moved";
 }
 
 void expect_same(const Parameters& a, const Parameters& b) {
@@ -125,7 +137,9 @@ void expect_same(const Parameters& a, const Parameters& b) {
 TEST(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
   testing::TempDir one_dir, two_dir;
   Trainer one(config(one_dir.path(), 8, 1), false);
+  const auto initial = parameters_of(one);
   auto reference = parameters_after(one);
+  expect_moved(initial, reference);
   std::vector<Parameters> ranks(2);
   on_ranks(2, [&](int rank, std::shared_ptr<Communicator> c) {
     Trainer t(config(two_dir.path(), 4, 1), false, c);
@@ -144,7 +158,10 @@ TEST(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
 TEST(DataParallel, GradientAccumulationEqualsTheLargerBatch) {
   testing::TempDir a_dir, b_dir;
   Trainer whole(config(a_dir.path(), 8, 1), false), accumulated(config(b_dir.path(), 4, 2), false);
-  expect_same(parameters_after(whole), parameters_after(accumulated));
+  const auto initial = parameters_of(whole);
+  const auto reference = parameters_after(whole);
+  expect_moved(initial, reference);
+  expect_same(reference, parameters_after(accumulated));
 }
 
 }  // namespace
