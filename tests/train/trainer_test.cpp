@@ -92,6 +92,20 @@ TEST(Trainer, BestModelLoadsAndAnswers) {
   auto image = image::load_image(testing::data_root() + "/slake/imgs/xmlab1/source.jpg");
   auto a = answerer.answer(image, "Which organ is abnormal?");
   EXPECT_GT(a.prompt_tokens, 0);
+  // best/ is the model that scored best: answering the validation split from disk gives the exact
+  // match that metrics.jsonl logged at best_step.
+  std::vector<data::VqaExample> examples;
+  for (const auto& s : load_samples(config.validation, false)) examples.push_back(s.example);
+  const double from_disk =
+      eval::evaluate(infer::predict(answerer, examples, config.batch_size), {}, {}).total.exact_match.all.value().value_or(-1);
+  std::optional<double> logged;
+  std::ifstream metrics(tmp.path() + "/metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("exact_match") && j["step"] == trainer.state().best_step) logged = j["exact_match"].get<double>();
+  }
+  ASSERT_TRUE(logged) << "no evaluation logged at step " << trainer.state().best_step;
+  EXPECT_DOUBLE_EQ(from_disk, *logged);
   // The checkpoint's model equals the trainer's in memory.
   auto saved = model::load_medvqa(tmp.path() + "/checkpoint/model");
   auto params = trainer.model()->named_parameters();
