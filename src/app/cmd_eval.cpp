@@ -210,7 +210,7 @@ int run(const Options& o) {
   // the real ones (<name>.blank.predictions.jsonl) for `medvqa eval compare`.
   std::vector<eval::Report> control_reports;
   if (o.controls) {
-    for (const char* name : {"blank", "shuffled"}) {
+    for (const char* name : {"blank", "shuffled", "none"}) {
       std::cerr << "control: " << name << " images\n";
       auto control_meta = meta;
       control_meta.image_control = name;
@@ -260,9 +260,10 @@ Command add_eval(CLI::App& root) {
                   "and whose questions make the question-only prior (default: none; both are then reported "
                   "unavailable)");
   cmd->add_option("--image-control", o->image_control,
-                  "Control run: answer every question with a blank gray image (blank) or with the image of "
-                  "another question of the split (shuffled) instead of its own (default: real)")
-      ->check(CLI::IsMember({"real", "blank", "shuffled"}));
+                  "Control run: answer every question with a blank gray image (blank), with the image of "
+                  "another question of the split (shuffled), or with no image tokens at all (none) instead of "
+                  "its own (default: real)")
+      ->check(CLI::IsMember({"real", "blank", "shuffled", "none"}));
   auto* fraction = cmd->add_option("--holdout-fraction", o->holdout_fraction,
                                    "Evaluate on a by-image slice of the split holding this fraction of its images "
                                    "(e.g. 0.1 for a validation slice of VQA-RAD's train split)")
@@ -282,8 +283,8 @@ Command add_eval(CLI::App& root) {
                 "Answer open questions with the most likely of the training answers (--train-answers) "
                 "instead of free generation");
   cmd->add_flag("--controls", o->controls,
-                "Also answer every question with a blank gray image and with another question's image, and "
-                "report those accuracies beside the real one (3x the time)");
+                "Also answer every question with a blank gray image, with another question's image and with "
+                "no image tokens, and report those accuracies beside the real one (4x the time)");
   cmd->add_option("--out", o->out, "Write the JSON report here");
   cmd->add_option("--predictions", o->predictions,
                   "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");

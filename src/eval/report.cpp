@@ -282,12 +282,17 @@ std::string format_table(const Report& r) {
            percent(r.question_prior->all.value()) + ", closed " + percent(r.question_prior->closed.value()) +
            ", open " + percent(r.question_prior->open.value()) + "\n";
   for (const auto& [name, m] : r.controls)
-    out += "control, " + std::string(name == "blank" ? "a blank gray image" : "another question's image") +
+    out += "control, " +
+           std::string(name == "blank"   ? "a blank gray image"
+                       : name == "none" ? "no image tokens (the question alone)"
+                                        : "another question's image") +
            " for every question: all " + percent(m.all.value()) + ", closed " + percent(m.closed.value()) +
            ", open " + percent(m.open.value()) + "\n";
   if (!r.meta.image_control.empty())
     out += "control: every question was answered with " +
-           std::string(r.meta.image_control == "blank" ? "a blank gray image" : "the image of another question") +
+           std::string(r.meta.image_control == "blank"   ? "a blank gray image"
+                       : r.meta.image_control == "none" ? "no image tokens (the question alone)"
+                                                        : "the image of another question") +
            " instead of its own\n";
   if (r.meta.answering != "generated") out += "answers: " + r.meta.answering + "\n";
   out += "Values in %; '-': no questions in scope.\n"

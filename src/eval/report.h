@@ -49,7 +49,7 @@ struct ReportMeta {
   // limit): a score over a subset must not pass for one over the whole split.
   std::string selection = "all";
   // What the model saw instead of each question's image, for the controls: "" (the real image),
-  // "blank" or "shuffled" (medvqa eval --image-control).
+  // "blank", "shuffled" or "none" (no image tokens; medvqa eval --image-control).
   std::string image_control;
   // How the answers were chosen: "generated" (free generation), or the candidates ranked
   // (medvqa eval --rank-closed, --rank-open), e.g. "closed: ranked; open: ranked over 219 training answers".
@@ -67,8 +67,8 @@ struct Report {
   std::vector<ScoredPrediction> predictions;  // in input order
   // The question-only floor (eval/floors.h) when training questions were given.
   std::optional<ScopedMean> question_prior;
-  // exact_match of the same questions answered under each control ("blank", "shuffled": medvqa
-  // eval --controls), the floors a model that uses the image must clear.
+  // exact_match of the same questions answered under each control ("blank", "shuffled", "none":
+  // medvqa eval --controls), the floors a model that uses the image must clear.
   std::map<std::string, ScopedMean> controls;
 };
 

@@ -106,7 +106,10 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
   auto [ids, mask] = encode_prompts(prompts);
 
   auto t0 = std::chrono::steady_clock::now();
-  auto prefix = model_->image_prefix(pixel_batch.to(device_, model_->query_tokens.scalar_type()));
+  auto prefix = options.without_image
+                    ? torch::zeros({pixel_batch.size(0), 0, model_->config.text.hidden_size},
+                                   torch::TensorOptions().device(device_).dtype(model_->query_tokens.scalar_type()))
+                    : model_->image_prefix(pixel_batch.to(device_, model_->query_tokens.scalar_type()));
   double image_seconds = seconds_since(t0);
 
   auto t1 = std::chrono::steady_clock::now();

@@ -29,6 +29,9 @@ struct AnswerOptions {
   // Open questions: answer with the most likely of these answers (normalized, e.g. every answer
   // of the training split) instead of the free generation. Empty: generate.
   std::vector<std::string> open_candidates;
+  // The question-alone control: no image tokens at all, the language model sees the prompt only
+  // (the pixels are not used).
+  bool without_image = false;
 };
 
 struct Answer {

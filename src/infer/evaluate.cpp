@@ -63,7 +63,8 @@ ImageControl parse_image_control(const std::string& name) {
   if (name == "real") return ImageControl::kReal;
   if (name == "blank") return ImageControl::kBlank;
   if (name == "shuffled") return ImageControl::kShuffled;
-  throw Error("unknown image control '" + name + "' (real, blank or shuffled)");
+  if (name == "none") return ImageControl::kNone;
+  throw Error("unknown image control '" + name + "' (real, blank, shuffled or none)");
 }
 
 std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data::VqaExample>& examples,
@@ -77,7 +78,10 @@ std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data
     std::mt19937_64 rng(0);
     std::shuffle(image_paths.begin(), image_paths.end(), rng);
   }
-  const bool blank = control == ImageControl::kBlank;
+  // Without image tokens the pixels are not used: blank ones stand in, and no file is read.
+  const bool blank = control == ImageControl::kBlank || control == ImageControl::kNone;
+  AnswerOptions answering = options;
+  answering.without_image = control == ImageControl::kNone;
 
   std::deque<std::future<std::vector<image::Image>>> loading;
   size_t next_to_load = 0;
@@ -100,7 +104,7 @@ std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data
     load_ahead();
     std::vector<std::string> questions;
     for (size_t i = begin; i < end; ++i) questions.push_back(examples[i].question);
-    auto answers = answerer.answer(images, questions, options);
+    auto answers = answerer.answer(images, questions, answering);
     for (size_t i = begin; i < end; ++i) predictions.push_back(to_prediction(examples[i], std::move(answers[i - begin])));
     if (progress) progress(end, n);
   }

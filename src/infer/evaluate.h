@@ -16,8 +16,9 @@ enum class ImageControl {
   kReal,
   kBlank,     // a uniform mid-gray image (the answer can only come from the question)
   kShuffled,  // the image of another question of the split (a fixed permutation)
+  kNone,      // no image tokens at all: the question alone (AnswerOptions::without_image)
 };
-// "real", "blank", "shuffled"; anything else throws naming the value.
+// "real", "blank", "shuffled", "none"; anything else throws naming the value.
 ImageControl parse_image_control(const std::string& name);
 
 // The scored form of one answer to one example. Examples without an answer_type (PMC-VQA) are

@@ -112,8 +112,10 @@ TEST_F(EvalCli, ControlsInOneCommandEqualTheSeparateRunsAndCompareWithTheRealOne
   auto r = medvqa(common + " --controls --out " + out, /*stderr_too=*/false);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("control, a blank gray image for every question: all"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("control, no image tokens (the question alone) for every question: all"), std::string::npos)
+      << r.output;
   const auto j = read_json(out);
-  for (const std::string control : {"blank", "shuffled"}) {
+  for (const std::string control : {"blank", "shuffled", "none"}) {
     const std::string separate = tmp_.file(control + "-alone.json");
     auto s = medvqa(common + " --image-control " + control + " --out " + separate, /*stderr_too=*/false);
     ASSERT_EQ(s.status, 0) << s.output;
