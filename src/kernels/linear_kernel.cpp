@@ -53,7 +53,7 @@ LinearKernel packed_kernel(const LinearCall& c, const CpuKind& cpu) {
   }
   const bool int8 = c.storage == WeightStorage::kPackedInt8;
   if (!int8 && bf16_input && cpu.avx512_bf16 && c.rows >= 2 && c.rows <= kBf16DotRows) return LinearKernel::kBf16Dot;
-  const bool bf16_gemm = bf16_input && cpu.fast_bf16_gemm;  // long inputs multiply in bf16, else fp32
+  const bool bf16_gemm = gemm_in_bf16(c.input, cpu);
   if (c.rows <= rows_limit(int8, bf16_gemm)) return int8 ? LinearKernel::kInt8Rows : LinearKernel::kBf16Rows;
   if (!int8 && bf16_gemm) return LinearKernel::kOneDnnBf16;
   // Blocks widened into panels beat widening to rows for oneDNN to reorder again: 1.06-1.32x
@@ -88,8 +88,10 @@ LinearKernel choose_linear_kernel(const LinearCall& call, const CpuKind& cpu) {
 
 int64_t packed_rows_limit(WeightStorage storage, ValueType input, const CpuKind& cpu) {
   if (storage == WeightStorage::kPackedBf16Panels || storage == WeightStorage::kParameter) return 0;
-  return rows_limit(storage == WeightStorage::kPackedInt8, input == ValueType::kBFloat16 && cpu.fast_bf16_gemm);
+  return rows_limit(storage == WeightStorage::kPackedInt8, gemm_in_bf16(input, cpu));
 }
+
+bool gemm_in_bf16(ValueType input, const CpuKind& cpu) { return input == ValueType::kBFloat16 && cpu.fast_bf16_gemm; }
 
 bool bf16_weights_as_panels(const CpuKind& cpu) { return cpu.avx512_bf16; }
 

@@ -58,6 +58,9 @@ LinearKernel choose_linear_kernel(const LinearCall& call, const CpuKind& cpu = C
 // packed_rows_limit rows (0 for panels, whose products are the panel kernel's or GEMM's).
 constexpr int64_t kBf16DotRows = 16;
 int64_t packed_rows_limit(WeightStorage storage, ValueType input, const CpuKind& cpu = CpuKind::here());
+// Whether the GEMM paths for packed weights (kOneDnnBf16, kInt8PanelBlocks, kWidenedBlocks)
+// multiply this input in bf16 (where libtorch's bf16 GEMM is fast), else in fp32.
+bool gemm_in_bf16(ValueType input, const CpuKind& cpu = CpuKind::here());
 
 // Whether a bf16 parameter is packed as panels (else as bf16 rows): where the panel kernel runs.
 bool bf16_weights_as_panels(const CpuKind& cpu = CpuKind::here());

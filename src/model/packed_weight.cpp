@@ -6,7 +6,6 @@
 
 #include "io/error.h"
 #include "kernels/bf16_gemm.h"
-#include "kernels/cpu_features.h"
 #include "kernels/packed_kernels.h"
 #include "model/linear_call.h"
 
@@ -176,9 +175,7 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
   const int64_t m = x2.size(0);
   auto sizes = x.sizes().vec();
   sizes.back() = n;
-  // Long inputs multiply in bf16 where this CPU's bf16 GEMM is fast, else in fp32.
-  const auto gemm_dtype =
-      x.scalar_type() == torch::kBFloat16 && kernels::fast_bf16_gemm() ? torch::kBFloat16 : torch::kFloat32;
+  const auto gemm_dtype = kernels::gemm_in_bf16(value_type(x.scalar_type())) ? torch::kBFloat16 : torch::kFloat32;
   torch::Tensor y;
   switch (kernel_for(x2, bias)) {
     case kernels::LinearKernel::kPanelGemm: {  // adds its bias itself

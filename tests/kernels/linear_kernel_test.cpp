@@ -111,6 +111,9 @@ TEST(LinearKernel, RowsLimitsAreTheTablesThresholds) {
   EXPECT_EQ(packed_rows_limit(int8, bf16, avx512_bf16), 16);
   EXPECT_EQ(packed_rows_limit(panels, bf16, avx512_bf16), 0);
   EXPECT_EQ(packed_rows_limit(param, f32, avx2), 0);
+  EXPECT_TRUE(gemm_in_bf16(bf16, avx512));
+  EXPECT_FALSE(gemm_in_bf16(bf16, avx2));
+  EXPECT_FALSE(gemm_in_bf16(f32, avx512_bf16));
   EXPECT_TRUE(bf16_weights_as_panels(avx512_bf16));
   EXPECT_FALSE(bf16_weights_as_panels(avx2));
 }
