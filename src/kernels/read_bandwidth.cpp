@@ -72,7 +72,7 @@ double streaming_read_rate(const uint8_t* data, int64_t bytes) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // The result must be observable or the reads could be dropped.
-  static volatile uint64_t observed;
+  [[maybe_unused]] static volatile uint64_t observed;
   observed = sink;
   return double(words * 8) / seconds;
 }
