@@ -3,13 +3,14 @@
 #include <filesystem>
 #include <string>
 
+#include "io/fnv1a.h"
+
 namespace medvqa::data {
 namespace {
 
 // FNV-1a, then a splitmix64 finalizer so that nearby names and seeds spread over the whole range.
 uint64_t image_hash(const std::string& name, uint64_t seed) {
-  uint64_t h = 14695981039346656037ull ^ seed;
-  for (unsigned char c : name) h = (h ^ c) * 1099511628211ull;
+  uint64_t h = io::fnv1a(name, io::kFnv1aOffset ^ seed);
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ull;
   h ^= h >> 27;
