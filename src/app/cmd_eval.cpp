@@ -37,20 +37,6 @@ struct Options {
   std::string out, predictions;
 };
 
-// "en,zh" -> {"en", "zh"}; "all" -> {} (the readers keep every language).
-std::vector<std::string> parse_languages(const std::string& list) {
-  if (list == "all") return {};
-  std::vector<std::string> languages;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
-    if (!item.empty()) languages.push_back(item);
-  }
-  if (languages.empty()) throw Error("--lang: no language given (e.g. en, or en,zh, or all)");
-  return languages;
-}
-
 std::string utc_now() {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -66,11 +52,6 @@ std::vector<data::VqaExample> holdout_slice(const std::vector<data::VqaExample>&
                                            const std::string& side) {
   auto split = data::split_by_image(examples, o.holdout_fraction, o.holdout_seed);
   return side == "val" ? split.val : split.train;
-}
-
-bool same_file(const std::string& a, const std::string& b) {
-  std::error_code ec;
-  return fs::equivalent(a, b, ec);
 }
 
 // The training questions of --train-answers: their answers are the nearest_candidate set, and

@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace medvqa::app {
 
@@ -22,12 +23,18 @@ Command add_export(CLI::App& root);
 Command add_eval(CLI::App& root);
 Command add_serve(CLI::App& root);
 Command add_bench(CLI::App& root);
+Command add_audit(CLI::App& root);
 
 // The shipped default model: $MEDVQA_MODEL, else models/medvqa-small beside the executable's
 // project tree (build/src/medvqa → models/), else in the current directory.
 std::string default_model_dir();
 // The web page's files: web/ of the same project tree.
 std::string default_web_dir();
+// --lang: "en,zh" -> {"en", "zh"}; "all" -> {} (the readers keep every language). Throws
+// medvqa::Error when no language is given.
+std::vector<std::string> parse_languages(const std::string& list);
+// Whether two paths name the same file (false when either does not exist).
+bool same_file(const std::string& a, const std::string& b);
 // Applies --threads (0 = all cores) to libtorch's intra-op pool.
 void set_threads(int threads);
 

@@ -3,8 +3,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "app/commands.h"
+#include "io/error.h"
 #include "model/threads.h"
 
 namespace medvqa::app {
@@ -32,6 +34,24 @@ std::string default_model_dir() {
 }
 
 std::string default_web_dir() { return project_path("web", "index.html"); }
+
+std::vector<std::string> parse_languages(const std::string& list) {
+  if (list == "all") return {};
+  std::vector<std::string> languages;
+  std::stringstream in(list);
+  for (std::string item; std::getline(in, item, ',');) {
+    item.erase(0, item.find_first_not_of(' '));
+    item.erase(item.find_last_not_of(' ') + 1);
+    if (!item.empty()) languages.push_back(item);
+  }
+  if (languages.empty()) throw Error("--lang: no language given (e.g. en, or en,zh, or all)");
+  return languages;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return fs::equivalent(a, b, ec);
+}
 
 void set_threads(int threads) { model::set_compute_threads(threads); }
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
       medvqa::app::add_eval(app),
       medvqa::app::add_serve(app),
       medvqa::app::add_bench(app),
+      medvqa::app::add_audit(app),
   };
   try {
     app.parse(argc, argv);
