@@ -153,8 +153,9 @@ TEST(Safetensors, ReadsEveryGoldenFile) {
     if (expected.contains(rel)) {
       EXPECT_EQ(tensors.size(), expected[rel].at("tensors").get<size_t>());
       using Metadata = std::map<std::string, std::string>;
-      if (expected[rel].contains("metadata") && expected[rel]["metadata"].is_object())
+      if (expected[rel].contains("metadata") && expected[rel]["metadata"].is_object()) {
         EXPECT_EQ(f.metadata(), expected[rel]["metadata"].get<Metadata>());
+      }
       EXPECT_EQ(fs::file_size(file), expected[rel].at("bytes").get<uint64_t>());
     }
     // Our writer must reproduce what we read, bit for bit.

@@ -107,9 +107,10 @@ TEST(BloomGolden, GreedyGenerationMatchesTransformers) {
         EXPECT_TRUE(torch::equal(tokens, expected_new))
             << batch << (use_cache ? " cached" : " uncached") << ": got " << tokens << " expected "
             << expected_new;
-        if (use_cache && out.contains("generate." + batch + ".scores"))
+        if (use_cache && out.contains("generate." + batch + ".scores")) {
           EXPECT_TRUE(all_close(torch::stack(result.scores, 1), out.tensor("generate." + batch + ".scores"), kLogitAtol,
                                 kLogitRtol, dir + " generate." + batch + ".scores"));
+        }
       }
     }
   }

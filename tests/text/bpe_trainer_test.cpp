@@ -115,12 +115,16 @@ TEST(BpeTrainer, OutputHasTheGoldenStructure) {
   const nlohmann::json golden = read_json(golden_tokenizer("bpe_small"));
   const nlohmann::json trained = nlohmann::json::parse(train_bpe(dataset_texts(), options(512, 2)).to_json());
   for (const auto& [key, value] : golden.items())
-    if (key != "model") EXPECT_EQ(trained.at(key), value) << key;
+    if (key != "model") {
+      EXPECT_EQ(trained.at(key), value) << key;
+    }
   EXPECT_EQ(trained.size(), golden.size());
   nlohmann::json model = trained.at("model"), golden_model = golden.at("model");
   EXPECT_EQ(model["vocab"].size(), 512u);
   for (const auto& [token, id] : golden_model["vocab"].items())
-    if (id.get<int64_t>() < 260) EXPECT_EQ(model["vocab"].at(token), id) << token;
+    if (id.get<int64_t>() < 260) {
+      EXPECT_EQ(model["vocab"].at(token), id) << token;
+    }
   for (auto* m : {&model, &golden_model}) {
     m->erase("vocab");
     m->erase("merges");
