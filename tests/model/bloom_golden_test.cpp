@@ -2,6 +2,7 @@
 // golden/bloom with a config.json): logits, hidden states, padding, greedy generation.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "io/safetensors.h"
@@ -116,20 +117,26 @@ TEST(BloomGolden, GreedyGenerationMatchesTransformers) {
   }
 }
 
+// What bf16 can promise (tests/model/bloom_bf16_test.cpp says why no absolute tolerance against
+// fp32 holds for these large random weights): the logits of libtorch's own bf16 arithmetic on the
+// same bf16 weights, up to the rounding of their last bit, and mostly the same top prediction as fp32.
 TEST(BloomGolden, Bfloat16StaysCloseToFloat32) {
-  torch::NoGradGuard no_grad;
   for (const auto& dir : bloom_dirs()) {
     SCOPED_TRACE(dir);
     auto lm32 = load_bloom(dir, torch::kFloat32);
     auto lm16 = load_bloom(dir, torch::kBFloat16);
     auto ids = io::SafetensorsFile::open(dir + "/inputs.safetensors").tensor("nopad.input_ids");
     auto mask = full_attention_mask(ids.size(0), ids.size(1), torch::kCPU);
-    auto l32 = lm32->forward(ids, mask);
-    auto l16 = lm16->forward(ids, mask).to(torch::kFloat32);
-    // bf16 keeps 8 mantissa bits: logits (up to ~40 here) agree to a few percent of their range.
-    double scale = l32.abs().max().item<double>();
-    EXPECT_TRUE(all_close(l16, l32, 0.05 * scale, 0.0, dir + " bf16 vs fp32 logits"));
-    // The top prediction agrees at most positions.
+    torch::Tensor l32, l16;
+    {
+      torch::NoGradGuard no_grad;
+      l32 = lm32->forward(ids, mask);
+      l16 = lm16->forward(ids, mask).to(torch::kFloat32);
+    }
+    auto libtorch = lm16->forward(ids, mask).detach().to(torch::kFloat32);  // autograd on: libtorch's ops only
+    const double scale = l32.abs().max().item<double>();
+    const double ulp = std::ldexp(1.0, int(std::floor(std::log2(scale))) - 7);
+    EXPECT_TRUE(all_close(l16, libtorch, 2 * ulp, 0.0, dir + " bf16 vs libtorch's bf16 logits"));
     double agree = (l16.argmax(-1) == l32.argmax(-1)).to(torch::kFloat32).mean().item<double>();
     EXPECT_GE(agree, 0.8);
   }
