@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validation accuracy of a model directory on the two selection sets of the small preset:
 # SLAKE validate (English) and the by-image 10% slice of VQA-RAD's train split (seed 0).
-# Each with its controls (blank and shuffled images) and the question-only prior beside it.
+# Each with its controls (blank and shuffled images) and the question-only prior beside it, and the
+# reliability diagram of its answers' confidence (OUT_PREFIX-*.reliability.png).
 # Usage: scripts/eval-validation.sh MODEL_DIR OUT_PREFIX [EVAL OPTIONS...] (e.g. --weights int8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ OUT=$2
 shift 2
 DATA=${MEDVQA_DATA:-../shared/data}
 "$BIN" eval --controls --model "$MODEL" --dataset slake --questions "$DATA/slake/validate.json" --lang en \
-  --train-answers "$DATA/slake/train.json" --out "$OUT-slake-en-val.json" "$@"
+  --train-answers "$DATA/slake/train.json" --out "$OUT-slake-en-val.json" \
+  --reliability-diagram "$OUT-slake-en-val.reliability.png" "$@"
 "$BIN" eval --controls --model "$MODEL" --dataset vqa-rad --questions "$DATA/vqa-rad/trainset.json" \
-  --holdout-fraction 0.1 --holdout-seed 0 --train-answers "$DATA/vqa-rad/trainset.json" --out "$OUT-vqa-rad-val.json" "$@"
+  --holdout-fraction 0.1 --holdout-seed 0 --train-answers "$DATA/vqa-rad/trainset.json" --out "$OUT-vqa-rad-val.json" \
+  --reliability-diagram "$OUT-vqa-rad-val.reliability.png" "$@"

@@ -19,7 +19,7 @@ const els = {
   center: $('window-center'), width: $('window-width'),
   form: $('ask-form'), question: $('question'), ask: $('ask'),
   error: $('error'), result: $('result'), status: $('status'), answer: $('answer'),
-  probabilities: $('probabilities'), timing: $('timing'), notice: $('notice'),
+  probabilities: $('probabilities'), confidence: $('confidence'), timing: $('timing'), notice: $('notice'),
   history: $('history'), model: $('model'),
 };
 
@@ -178,10 +178,20 @@ function schedulePreview() {
 function clearResult() {
   els.status.textContent = '';
   els.answer.textContent = '';
+  els.confidence.textContent = '';
   els.probabilities.replaceChildren();
   els.probabilities.hidden = true;
   els.timing.textContent = '';
   els.notice.textContent = '';
+}
+
+// The model's probability of its answer (calibrated when the model has calibration.json), and the
+// withheld answer when the server answered "uncertain".
+function confidenceText(data) {
+  if (typeof data.confidence !== 'number') return '';
+  let text = `Confidence ${(100 * data.confidence).toFixed(0)}% (the model's probability of this answer)`;
+  if (data.uncertain && typeof data.withheld_answer === 'string') text += `; below the threshold, it would have answered "${data.withheld_answer}"`;
+  return text;
 }
 
 function renderProbabilities(probs) {
@@ -300,6 +310,7 @@ async function ask(event) {
     const data = await res.json();
     const timing = timingText(data.timings, performance.now() - started);
     els.answer.textContent = data.answer;
+    els.confidence.textContent = confidenceText(data);
     renderProbabilities(Array.isArray(data.closed_probabilities) ? data.closed_probabilities : []);
     els.timing.textContent = timing;
     els.notice.textContent = data.notice || STATIC_NOTICE;

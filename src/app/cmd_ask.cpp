@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <iostream>
 #include <optional>
 
@@ -16,7 +17,7 @@ Command add_ask(CLI::App& root) {
     ModelOptions model_options;
     std::optional<double> window_center, window_width;
     int max_new_tokens = 0, threads = 0, frame = -1;
-    double temperature = 0;
+    double temperature = 0, min_confidence = 0;
     bool json = false, rank_closed = false;
   };
   auto o = std::make_shared<Options>();
@@ -32,6 +33,9 @@ Command add_ask(CLI::App& root) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "Longest answer in tokens (default: the model's)");
   cmd->add_option("--temperature", o->temperature, "Sampling temperature; 0 answers greedily")->check(CLI::Range(0.0, 10.0));
+  cmd->add_option("--min-confidence", o->min_confidence,
+                  "Answer \"uncertain\" when the model's answer is less likely than this (default: 0, always answer)")
+      ->check(CLI::Range(0.0, 1.0));
   add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
   cmd->add_flag("--json", o->json, "Print a JSON object instead of text");
@@ -49,12 +53,15 @@ Command add_ask(CLI::App& root) {
     options.max_new_tokens = o->max_new_tokens;
     options.temperature = o->temperature;
     options.rank_closed = o->rank_closed;
+    options.min_confidence = o->min_confidence;
     auto a = answerer.answer(image, o->question, options);
     if (o->json) {
       nlohmann::json j = {{"model", dir},
                           {"image", o->image},
                           {"question", o->question},
                           {"answer", a.text},
+                          {"confidence", a.confidence},
+                          {"uncertain", a.uncertain},
                           {"usage", {{"prompt_tokens", a.prompt_tokens}, {"completion_tokens", a.completion_tokens}}},
                           {"timings", {{"image_seconds", a.image_seconds}, {"generate_seconds", a.generate_seconds}}},
                           {"notice", infer::kResearchNotice}};
@@ -63,9 +70,15 @@ Command add_ask(CLI::App& root) {
         for (const auto& [candidate, p] : a.closed_probabilities) j["closed_probabilities"][candidate] = p;
         j["generated"] = a.generated;
       }
+      if (a.uncertain) j["withheld_answer"] = a.withheld_answer;
       std::cout << j.dump(2) << "\n";
     } else {
-      std::cout << a.text << "\n\n(" << infer::kResearchNotice << ")\n";
+      std::cout << a.text << "\n";
+      char confidence[96];
+      std::snprintf(confidence, sizeof confidence, "confidence %.2f", a.confidence);
+      std::cout << confidence;
+      if (a.uncertain) std::cout << ", below --min-confidence: the model's answer was \"" << a.withheld_answer << "\"";
+      std::cout << "\n\n(" << infer::kResearchNotice << ")\n";
     }
     return 0;
   }};

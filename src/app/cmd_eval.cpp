@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -11,6 +12,7 @@
 #include "data/normalize.h"
 #include "data/readers.h"
 #include "data/split.h"
+#include "eval/calibration.h"
 #include "eval/compare.h"
 #include "eval/floors.h"
 #include "eval/report.h"
@@ -34,7 +36,8 @@ struct Options {
   bool rank_closed = false, rank_open = false, controls = false;
   std::string image_control = "real";
   int threads = 0;
-  std::string out, predictions;
+  double min_confidence = 0;
+  std::string out, predictions, reliability_diagram;
 };
 
 std::string utc_now() {
@@ -132,6 +135,40 @@ int run_compare(const std::string& a, const std::string& b, const std::string& o
   return 0;
 }
 
+// Fits the temperature on prediction files and writes calibration.json (for a model directory).
+int run_calibrate(const std::vector<std::string>& files, const std::string& out) {
+  std::vector<eval::TemperatureSample> samples;
+  nlohmann::ordered_json fitted_on = nlohmann::ordered_json::array();
+  size_t skipped = 0;
+  for (const auto& f : files) {
+    auto s = eval::read_temperature_samples(f, &skipped);
+    fitted_on.push_back({{"predictions", f}, {"answers", s.size()}});
+    samples.insert(samples.end(), s.begin(), s.end());
+  }
+  if (samples.empty())
+    throw Error("eval calibrate: no answer in these files carries its temperature curve (written by medvqa eval for "
+                "generated answers; ranked ones have none)");
+  const auto fit = eval::fit_temperature(samples);
+  eval::Calibration c;
+  c.temperature = fit.temperature;
+  c.fit = {{"method", "temperature of 33 log-spaced values in [0.25, 4] with the lowest binary cross-entropy of the "
+                      "answers' confidence against their exact-match correctness"},
+           {"fitted_on", fitted_on},
+           {"answers", fit.questions},
+           {"answers_without_curve", skipped},
+           {"nll_before", fit.nll_before},
+           {"nll_after", fit.nll_after},
+           {"ece_before", fit.ece_before},
+           {"ece_after", fit.ece_after},
+           {"date", utc_now()}};
+  std::printf("temperature %.4g fitted on %zu answers (%zu without a curve skipped): cross-entropy %.4f -> %.4f, "
+              "expected calibration error %.4f -> %.4f\n",
+              fit.temperature, fit.questions, skipped, fit.nll_before, fit.nll_after, fit.ece_before, fit.ece_after);
+  io::write_file_atomically(with_parent_dir(out), c.to_json().dump(2) + "\n");
+  std::cout << "calibration: " << out << "\n";
+  return 0;
+}
+
 int run(const Options& o) {
   // Required unless `eval compare` runs (CLI11 would demand them of the subcommand too).
   if (o.dataset.empty()) throw Error("eval: --dataset is required (slake, vqa-rad, vqa-med-2019 or pmc-vqa)");
@@ -162,6 +199,7 @@ int run(const Options& o) {
   auto answerer = load_answerer(model_dir, o.model_options);
   infer::AnswerOptions answer_options;
   answer_options.rank_closed = o.rank_closed;
+  answer_options.min_confidence = o.min_confidence;
   if (o.rank_open) {
     if (candidates.empty()) throw Error("--rank-open ranks the answers of --train-answers; give a training split");
     std::set<std::string> answers;
@@ -169,7 +207,10 @@ int run(const Options& o) {
     answers.erase("");
     answer_options.open_candidates.assign(answers.begin(), answers.end());
   }
-  auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), answer_options, control);
+  // The real run keeps each answer's temperature curve, for `eval calibrate`; the controls need none.
+  auto real_options = answer_options;
+  real_options.keep_temperature_curve = true;
+  auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), real_options, control);
 
   eval::ReportMeta meta;
   meta.dataset = o.dataset;
@@ -178,6 +219,8 @@ int run(const Options& o) {
   meta.date = utc_now();
   meta.languages = languages_of(predictions);
   meta.selection = selection;
+  meta.temperature = answerer.calibration().temperature;
+  meta.min_confidence = o.min_confidence;
   if (control != infer::ImageControl::kReal) meta.image_control = o.image_control;
   if (o.rank_closed || o.rank_open)
     meta.answering = std::string("closed: ") + (o.rank_closed ? "ranked" : "generated") + "; open: " +
@@ -206,6 +249,10 @@ int run(const Options& o) {
   if (!o.out.empty()) {
     eval::write_report(report, with_parent_dir(o.out));
     std::cout << "report: " << o.out << "\n";
+  }
+  if (!o.reliability_diagram.empty()) {
+    eval::write_reliability_diagram(report, with_parent_dir(o.reliability_diagram));
+    std::cout << "reliability diagram: " << o.reliability_diagram << "\n";
   }
   std::string predictions_path = o.predictions;
   if (predictions_path.empty() && !o.out.empty())
@@ -266,6 +313,12 @@ Command add_eval(CLI::App& root) {
   cmd->add_flag("--controls", o->controls,
                 "Also answer every question with a blank gray image, with another question's image and with "
                 "no image tokens, and report those accuracies beside the real one (4x the time)");
+  cmd->add_option("--min-confidence", o->min_confidence,
+                  "Withhold answers less likely than this (answer \"uncertain\"); the report counts coverage and "
+                  "the accuracy of the answers given (default: 0, answer everything)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--reliability-diagram", o->reliability_diagram,
+                  "Write the reliability diagram (accuracy against confidence, 10 bins) here as a PNG");
   cmd->add_option("--out", o->out, "Write the JSON report here");
   cmd->add_option("--predictions", o->predictions,
                   "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");
@@ -280,7 +333,22 @@ Command add_eval(CLI::App& root) {
   compare->add_option("a", c->a, "Predictions file A (JSONL of `medvqa eval`)")->required();
   compare->add_option("b", c->b, "Predictions file B, over the same questions")->required();
   compare->add_option("--out", c->out, "Also write the comparison as JSON here (atomically)");
-  return {cmd, [o, c, compare]() { return compare->parsed() ? run_compare(c->a, c->b, c->out) : run(*o); }};
+  struct CalibrateOptions {
+    std::vector<std::string> files;
+    std::string out;
+  };
+  auto k = std::make_shared<CalibrateOptions>();
+  auto* calibrate = cmd->add_subcommand(
+      "calibrate",
+      "Fit the model's confidence temperature on validation predictions (--predictions files of `medvqa eval`) "
+      "and write it as calibration.json, which the model directory then uses for every answer's confidence");
+  calibrate->add_option("predictions", k->files, "Prediction files (JSONL of `medvqa eval`)")->required();
+  calibrate->add_option("--out", k->out, "Where to write it, e.g. MODEL_DIR/calibration.json (atomically)")->required();
+  return {cmd, [o, c, compare, k, calibrate]() {
+            if (compare->parsed()) return run_compare(c->a, c->b, c->out);
+            if (calibrate->parsed()) return run_calibrate(k->files, k->out);
+            return run(*o);
+          }};
 }
 
 }  // namespace medvqa::app

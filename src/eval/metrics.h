@@ -21,6 +21,13 @@ struct Prediction {
   std::string question_type;  // content type (VQA-RAD question_type, SLAKE content_type, VQA-Med category)
   std::string language;       // "en", "zh", ...
   std::map<std::string, double> closed_probabilities;  // optional: candidate answer -> probability
+  // Optional: how likely the model found its answer (infer::Answer::confidence) and, for fitting a
+  // temperature, the answer's log-probability at each of calibration_temperatures().
+  std::optional<double> confidence;
+  std::vector<double> log_probability_by_temperature;
+  // The answer was withheld (its confidence below the minimum asked for): `prediction` is still
+  // the model's answer, scored as usual; the report counts coverage and accuracy without these.
+  bool withheld = false;
 };
 
 // The metric names, exactly as they label the JSON, the JSONL and the table.

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "eval/floors.h"
+#include "io/error.h"
 #include "io/atomic_file.h"
 
 namespace medvqa::eval {
@@ -85,6 +86,12 @@ std::string pad_left(const std::string& s, size_t width) {
   return w >= width ? s : std::string(width - w, ' ') + s;
 }
 
+std::string formatted(const char* format, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
 std::string percent(const std::optional<double>& v) {
   if (!v) return "-";
   char buf[32];
@@ -143,7 +150,48 @@ std::map<std::string, std::optional<Interval>> exact_match_intervals(const Repor
   return {{"overall", bootstrap_interval(all)}, {"closed", bootstrap_interval(closed)}, {"open", bootstrap_interval(open)}};
 }
 
+// The confidence section (report.h), null when no prediction has a confidence.
+json confidence_json(const Report& r) {
+  auto samples = confidence_samples(r);
+  if (samples.empty()) return nullptr;
+  json bins = json::array();
+  for (const auto& b : reliability_bins(samples))
+    bins.push_back({{"low", b.low}, {"high", b.high}, {"n", b.n}, {"mean_confidence", b.mean_confidence},
+                    {"accuracy", b.accuracy}});
+  std::vector<TemperatureSample> curves;
+  for (const auto& s : r.predictions)
+    if (!s.input.log_probability_by_temperature.empty())
+      curves.push_back({s.input.log_probability_by_temperature, s.exact_match});
+  Mean answered;
+  for (const auto& s : r.predictions)
+    if (s.input.confidence && !s.input.withheld) answered.add(s.exact_match ? 1.0 : 0.0);
+  json j = {{"temperature", r.meta.temperature},
+            {"ece", expected_calibration_error(samples)},
+            {"ece_at_temperature_1", curves.size() == samples.size() ? json(fit_temperature(curves).ece_before)
+                                                                     : json(nullptr)},
+            {"bins", bins},
+            {"min_confidence", r.meta.min_confidence},
+            {"answered", answered.n},
+            {"coverage", double(answered.n) / double(samples.size())},
+            {"answered_exact_match", value_json(answered.value())}};
+  return j;
+}
+
 }  // namespace
+
+std::vector<ConfidenceSample> confidence_samples(const Report& r) {
+  std::vector<ConfidenceSample> out;
+  for (const auto& s : r.predictions)
+    if (s.input.confidence) out.push_back({*s.input.confidence, s.exact_match});
+  return out;
+}
+
+void write_reliability_diagram(const Report& report, const std::string& path) {
+  auto samples = confidence_samples(report);
+  if (samples.empty()) throw Error("no answer carries a confidence: no reliability diagram for " + path);
+  auto png = image::encode_png(reliability_diagram(reliability_bins(samples)));
+  io::write_file_atomically(path, std::string(png.begin(), png.end()));
+}
 
 json report_json(const Report& r) {
   const GroupScores& t = r.total;
@@ -188,6 +236,7 @@ json report_json(const Report& r) {
       {"interval_95", intervals},
       {"question_prior", prior},
       {"controls", controls},
+      {"confidence", confidence_json(r)},
       {"metrics", metrics},
       {"breakdown",
        {{"answer_type", groups_json(r.by_answer_type)},
@@ -225,6 +274,11 @@ json prediction_json(const ScoredPrediction& s) {
        {{"answer", s.nearest ? json(*s.nearest) : json(nullptr)}, {"ratio", s.nearest_ratio}}},
   };
   if (!p.closed_probabilities.empty()) j["closed_probabilities"] = p.closed_probabilities;
+  if (p.confidence) {
+    j["confidence"] = *p.confidence;
+    j["withheld"] = p.withheld;
+    if (!p.log_probability_by_temperature.empty()) j["log_probability_by_temperature"] = p.log_probability_by_temperature;
+  }
   return j;
 }
 
@@ -295,6 +349,20 @@ std::string format_table(const Report& r) {
                                                         : "the image of another question") +
            " instead of its own\n";
   if (r.meta.answering != "generated") out += "answers: " + r.meta.answering + "\n";
+  if (auto c = confidence_json(r); !c.is_null()) {
+    out += "confidence: expected calibration error " + formatted("%.3f", c["ece"].get<double>()) + " at temperature " +
+           formatted("%.3g", r.meta.temperature);
+    if (!c["ece_at_temperature_1"].is_null())
+      out += " (" + formatted("%.3f", c["ece_at_temperature_1"].get<double>()) + " at temperature 1)";
+    out += "\n";
+    if (r.meta.min_confidence > 0) {
+      const auto& answered = c["answered_exact_match"];
+      out += "answered at confidence >= " + formatted("%.3g", r.meta.min_confidence) + ": " +
+             std::to_string(c["answered"].get<size_t>()) + " (coverage " + percent(c["coverage"].get<double>()) +
+             "%), exact_match of those " +
+             percent(answered.is_null() ? std::nullopt : std::optional<double>(answered.get<double>())) + "\n";
+    }
+  }
   out += "Values in %; '-': no questions in scope.\n"
          "exact_match (main metric), nearest_candidate: all questions of the row; open_token_recall: its open "
          "questions only.\n"

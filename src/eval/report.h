@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/calibration.h"
 #include "eval/metrics.h"
 
 namespace medvqa::eval {
@@ -54,6 +55,10 @@ struct ReportMeta {
   // How the answers were chosen: "generated" (free generation), or the candidates ranked
   // (medvqa eval --rank-closed, --rank-open), e.g. "closed: ranked; open: ranked over 219 training answers".
   std::string answering = "generated";
+  // The model's calibration temperature, and the confidence below which answers were withheld
+  // (0: none), for the confidence section.
+  double temperature = 1.0;
+  double min_confidence = 0;
 };
 
 struct Report {
@@ -85,6 +90,10 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
 //                              intervals of those (null over zero questions),
 //   question_prior             {overall, closed, open, description} (null without training questions),
 //   controls                   control name -> {overall, closed, open} (empty without controls),
+//   confidence                 null unless the predictions carry confidences; else {temperature,
+//                              ece (10 bins), ece_at_temperature_1 (when the answers carry their
+//                              temperature curves), bins [{low, high, n, mean_confidence,
+//                              accuracy}], min_confidence, answered, coverage, answered_exact_match},
 //   metrics                    {exact_match, open_token_recall, nearest_candidate}, each with a
 //                              description and {closed, open, all} -> {n, correct?, value}
 //                              (open_token_recall: open only),
@@ -97,13 +106,19 @@ nlohmann::ordered_json report_json(const Report& report);
 // One JSON object per question: id, question, reference, prediction, reference_normalized,
 // prediction_normalized, answer_type, question_type, language, correct {exact_match,
 // nearest_candidate}, open_token_recall (null for closed), nearest_candidate {answer, ratio} and
-// closed_probabilities when the prediction has any.
+// closed_probabilities when the prediction has any; confidence, withheld and
+// log_probability_by_temperature when the prediction has a confidence.
 nlohmann::ordered_json prediction_json(const ScoredPrediction& s);
 
 // A fixed-width table for stdout: group, n, exact_match, open_token_recall, nearest_candidate, as
 // percentages; rows all/closed/open, then the question_type and language breakdowns (the
 // answer_type breakdown is the closed/open rows). Widths count East Asian wide characters as 2.
 std::string format_table(const Report& report);
+
+// The calibration samples of a report's predictions that have a confidence, at the model's
+// temperature (what the confidence section bins), and the reliability diagram of those as a PNG.
+std::vector<ConfidenceSample> confidence_samples(const Report& report);
+void write_reliability_diagram(const Report& report, const std::string& path);
 
 // Write the JSON report / the JSONL predictions atomically (io::write_file_atomically).
 void write_report(const Report& report, const std::string& path);

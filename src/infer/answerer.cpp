@@ -1,6 +1,7 @@
 #include "infer/answerer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -13,6 +14,7 @@ namespace medvqa::infer {
 
 const char* const kResearchNotice =
     "Machine-generated answer from a research model; not validated for clinical use and not medical advice.";
+const char* const kUncertainAnswer = "uncertain";
 
 namespace {
 
@@ -25,6 +27,26 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+// [B, temperatures.size()]: each row's log-probability of its generated answer with every step's
+// logits (`scores`, n × [B,V]) divided by each temperature, over the steps of its `lengths[i]`
+// tokens and of the token that ended it (none after: the rest of `tokens` [B,n] is filler).
+torch::Tensor answer_log_probabilities(const std::vector<torch::Tensor>& scores, const torch::Tensor& tokens,
+                                       const std::vector<int64_t>& lengths, const std::vector<double>& temperatures) {
+  const int64_t B = tokens.size(0), n = int64_t(scores.size());
+  auto out = torch::zeros({B, int64_t(temperatures.size())}, torch::kFloat64);
+  if (n == 0) return out;
+  auto logits = torch::stack(scores, 0).to(torch::kFloat32);  // [n,B,V]
+  auto targets = tokens.t().to(logits.device()).unsqueeze(-1);   // [n,B,1]
+  auto counted = torch::zeros({n, B}, torch::kFloat32);
+  for (int64_t i = 0; i < B; ++i) counted.select(1, i).narrow(0, 0, std::min(n, lengths[size_t(i)] + 1)).fill_(1);
+  counted = counted.to(logits.device());
+  for (size_t k = 0; k < temperatures.size(); ++k) {
+    auto logp = torch::log_softmax(logits / temperatures[k], -1).gather(-1, targets).squeeze(-1);  // [n,B]
+    out.select(1, int64_t(k)).copy_((logp * counted).sum(0).to(torch::kCPU, torch::kFloat64));
+  }
+  return out;
+}
+
 }  // namespace
 
 Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device,
@@ -35,11 +57,16 @@ Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Devic
   if (tokenizer.vocab_size() > model->config.text.vocab_size)
     throw Error(dir + ": tokenizer has " + std::to_string(tokenizer.vocab_size()) +
                 " tokens but the language model only " + std::to_string(model->config.text.vocab_size));
-  return Answerer(model, std::move(tokenizer), dir, device);
+  return Answerer(model, std::move(tokenizer), dir, device, eval::Calibration::for_model(dir));
 }
 
-Answerer::Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device)
-    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), model_dir_(std::move(model_dir)), device_(device) {
+Answerer::Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device,
+                   eval::Calibration calibration)
+    : model_(std::move(model)),
+      tokenizer_(std::move(tokenizer)),
+      model_dir_(std::move(model_dir)),
+      device_(device),
+      calibration_(std::move(calibration)) {
   const auto& v = model_->config.vision;
   preprocess_.image_size = int(v.image_size);
   preprocess_.mean = v.mean;
@@ -120,6 +147,7 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
   g.pad_token_id = model_->config.text.pad_token_id;
   g.temperature = options.temperature;
   g.seed = options.seed;
+  g.keep_scores = true;  // for the answers' confidence
   auto generated = model::generate(model_->language_model, embeds, full_mask, g);
   auto tokens = generated.tokens.to(torch::kCPU);
   double generate_seconds = seconds_since(t1);
@@ -144,8 +172,8 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
   auto ranked_probs = score_candidates(*generated.cache, full_mask, ids.select(1, -1), ranked_rows, ranked);
 
   auto token_rows = tokens.accessor<int64_t, 2>();
-  auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);
-  std::vector<Answer> answers;
+  std::vector<std::vector<int64_t>> outputs;
+  std::vector<int64_t> lengths;
   for (int64_t i = 0; i < tokens.size(0); ++i) {
     std::vector<int64_t> out;
     for (int64_t j = 0; j < tokens.size(1); ++j) {
@@ -153,22 +181,44 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
       if (t == g.eos_token_id || t == g.pad_token_id) break;
       out.push_back(t);
     }
+    lengths.push_back(int64_t(out.size()));
+    outputs.push_back(std::move(out));
+  }
+  std::vector<double> temperatures = {calibration_.temperature};
+  if (options.keep_temperature_curve) {
+    const auto& grid = eval::calibration_temperatures();
+    temperatures.insert(temperatures.end(), grid.begin(), grid.end());
+  }
+  auto log_probabilities = answer_log_probabilities(generated.scores, generated.tokens, lengths, temperatures);
+
+  auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);
+  std::vector<Answer> answers;
+  for (int64_t i = 0; i < tokens.size(0); ++i) {
+    const auto& out = outputs[size_t(i)];
+    auto row = log_probabilities[i];
     Answer a;
     a.generated = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
     a.text = a.generated;
+    a.confidence = std::exp(row[0].item<double>());
+    for (int64_t k = 1; k < row.size(0); ++k) a.log_probability_by_temperature.push_back(row[k].item<double>());
     if (ranked_index[size_t(i)] >= 0) {
       const auto& candidates = ranked[size_t(ranked_index[size_t(i)])];
       const auto& probs = ranked_probs[size_t(ranked_index[size_t(i)])];
       size_t best = 0;
       for (size_t k = 0; k < candidates.size(); ++k)
         if (probs[k] > probs[best]) best = k;
-      if (ranked_open[size_t(i)]) {
-        a.text = candidates[best];
-        a.answer_probability = probs[best];
-      } else {
+      if (!ranked_open[size_t(i)])
         for (size_t k = 0; k < candidates.size(); ++k) a.closed_probabilities.emplace_back(candidates[k], probs[k]);
-        if (options.rank_closed) a.text = candidates[best];
+      if (ranked_open[size_t(i)] || options.rank_closed) {
+        a.text = candidates[best];
+        a.confidence = probs[best];
+        a.log_probability_by_temperature.clear();  // the curve is the generation's, not this candidate's
       }
+    }
+    if (a.confidence < options.min_confidence) {
+      a.uncertain = true;
+      a.withheld_answer = a.text;
+      a.text = kUncertainAnswer;
     }
     a.prompt_tokens = prompt_lengths[i].item<int64_t>();
     a.completion_tokens = int64_t(out.size());

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "eval/calibration.h"
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "model/medvqa_model.h"
@@ -16,6 +17,8 @@ namespace medvqa::infer {
 // Every answer carries this: the model's output is not medical advice (and BLOOM's RAIL license
 // forbids using it as such).
 extern const char* const kResearchNotice;
+// The answer given instead of the model's when its confidence is below AnswerOptions::min_confidence.
+extern const char* const kUncertainAnswer;
 
 struct AnswerOptions {
   int64_t max_new_tokens = 0;  // 0: the model config's max_new_tokens
@@ -32,6 +35,12 @@ struct AnswerOptions {
   // The question-alone control: no image tokens at all, the language model sees the prompt only
   // (the pixels are not used).
   bool without_image = false;
+  // Answers whose confidence is below this are withheld: the text is kUncertainAnswer and
+  // withheld_answer keeps the model's. 0: every answer is given.
+  double min_confidence = 0;
+  // Keep each generated answer's log-probability at every eval::calibration_temperatures() value,
+  // for fitting the model's temperature (medvqa eval calibrate).
+  bool keep_temperature_curve = false;
 };
 
 struct Answer {
@@ -43,10 +52,17 @@ struct Answer {
   // Closed questions: each candidate answer with its probability under the model (normalized over
   // the candidates). Empty for open questions.
   std::vector<std::pair<std::string, double>> closed_probabilities;
-  // An open question answered from AnswerOptions::open_candidates: the answer's probability
-  // among them. 0 otherwise.
-  double answer_probability = 0;
-  std::string generated;  // the free generation, also when a ranked candidate is the answer
+  // How likely the model finds its answer: for a generated answer, the probability of its tokens
+  // and of the token that ended it, each step's logits divided by the model's calibration
+  // temperature (calibration.json; 1 without one); for a ranked candidate (rank_closed,
+  // open_candidates), its probability among the candidates.
+  double confidence = 0;
+  // With keep_temperature_curve, a generated answer's log-probability at each of
+  // eval::calibration_temperatures(); empty for a ranked candidate.
+  std::vector<double> log_probability_by_temperature;
+  bool uncertain = false;       // confidence < min_confidence: text is kUncertainAnswer
+  std::string withheld_answer;  // the model's answer when it was withheld
+  std::string generated;        // the free generation, also when a ranked candidate is the answer
 };
 
 // A loaded medvqa model directory (config.json, model.safetensors, tokenizer.json) that answers
@@ -57,7 +73,8 @@ class Answerer {
   // by default model::weight_format_for(dtype, device).
   static Answerer load(const std::string& model_dir, torch::Dtype dtype = torch::kFloat32,
                        torch::Device device = torch::kCPU, std::optional<model::WeightFormat> weights = {});
-  Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device);
+  Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device,
+           eval::Calibration calibration = {});
 
   // One batch: images[i] with questions[i]. Prompts are left-padded so they end together.
   std::vector<Answer> answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
@@ -91,6 +108,7 @@ class Answerer {
   const text::Tokenizer& tokenizer() const { return tokenizer_; }
   const std::string& model_dir() const { return model_dir_; }
   torch::Device device() const { return device_; }
+  const eval::Calibration& calibration() const { return calibration_; }
 
   static constexpr size_t kMaxQuestionBytes = 2000;
 
@@ -109,6 +127,7 @@ class Answerer {
   text::Tokenizer tokenizer_;
   std::string model_dir_;
   torch::Device device_;
+  eval::Calibration calibration_;
   image::PreprocessConfig preprocess_;
 };
 

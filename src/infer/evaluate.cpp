@@ -51,7 +51,11 @@ eval::Prediction to_prediction(const data::VqaExample& example, Answer answer) {
   p.id = example.id;
   p.question = example.question;
   p.answer = example.answer;
-  p.prediction = std::move(answer.text);
+  // A withheld answer is scored as the model's answer; the report counts it apart (coverage).
+  p.withheld = answer.uncertain;
+  p.prediction = std::move(answer.uncertain ? answer.withheld_answer : answer.text);
+  p.confidence = answer.confidence;
+  p.log_probability_by_temperature = std::move(answer.log_probability_by_temperature);
   p.closed_probabilities.insert(answer.closed_probabilities.begin(), answer.closed_probabilities.end());
   p.answer_type = example.answer_type.empty() ? "OPEN" : example.answer_type;
   p.question_type = example.question_type;

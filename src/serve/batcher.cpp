@@ -7,7 +7,7 @@ namespace {
 
 bool compatible(const infer::AnswerOptions& a, const infer::AnswerOptions& b) {
   return a.max_new_tokens == b.max_new_tokens && a.temperature == b.temperature && a.seed == b.seed &&
-         a.rank_closed == b.rank_closed;
+         a.rank_closed == b.rank_closed && a.min_confidence == b.min_confidence;
 }
 
 }  // namespace

@@ -105,6 +105,12 @@ ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
     r.temperature = body["temperature"].get<double>();
     if (r.temperature < 0 || r.temperature > 2) throw RequestError(400, "temperature must be between 0 and 2", "temperature");
   }
+  if (body.contains("min_confidence") && !body["min_confidence"].is_null()) {
+    if (!body["min_confidence"].is_number()) wrong_type("min_confidence", "a number");
+    r.min_confidence = body["min_confidence"].get<double>();
+    if (!(r.min_confidence >= 0 && r.min_confidence <= 1))
+      throw RequestError(400, "min_confidence must be between 0 and 1", "min_confidence");
+  }
   if (body.contains("stream") && !body["stream"].is_null()) {
     if (!body["stream"].is_boolean()) wrong_type("stream", "a boolean");
     r.stream = body["stream"].get<bool>();

@@ -27,6 +27,7 @@ struct ChatRequest {
   std::vector<uint8_t> image;  // bytes of the last image_url part (a data: URI)
   int64_t max_tokens = 0;      // 0: the model's default
   double temperature = 0;
+  double min_confidence = 0;  // medvqa's field: withhold answers less likely than this
   bool stream = false;
 };
 

@@ -87,6 +87,13 @@ json timings_json(const Batcher::Result& r, Clock::time_point start) {
           {"batch_size", r.batch_size}};
 }
 
+// How sure the model is, and whether the answer was withheld for it (medvqa's fields of both endpoints).
+json confidence_fields(const infer::Answer& a) {
+  json j = {{"confidence", a.confidence}, {"uncertain", a.uncertain}};
+  if (a.uncertain) j["withheld_answer"] = a.withheld_answer;
+  return j;
+}
+
 json probabilities_json(const infer::Answer& a) {
   json p = json::array();
   for (const auto& [answer, probability] : a.closed_probabilities) p.push_back({{"answer", answer}, {"probability", probability}});
@@ -138,17 +145,22 @@ struct Server::Impl {
     const std::string question = form_field(req, "question");
     infer::AnswerOptions ao;
     ao.rank_closed = form_field(req, "rank_closed") == "true";
+    if (auto m = number_field(req, "min_confidence")) {
+      if (!(*m >= 0 && *m <= 1)) throw RequestError(400, "'min_confidence' must be between 0 and 1", "min_confidence");
+      ao.min_confidence = *m;
+    }
     auto r = answer(std::move(image), question, ao);
-    send_json(res, 200,
-              {{"answer", r.answer.text},
-               {"question", question},
-               {"closed", !r.answer.closed_probabilities.empty()},
-               {"closed_probabilities", probabilities_json(r.answer)},
-               {"generated", r.answer.generated},
-               {"timings", timings_json(r, start)},
-               {"usage", {{"prompt_tokens", r.answer.prompt_tokens}, {"completion_tokens", r.answer.completion_tokens}}},
-               {"model", options.model_id},
-               {"notice", infer::kResearchNotice}});
+    json body = {{"answer", r.answer.text},
+                 {"question", question},
+                 {"closed", !r.answer.closed_probabilities.empty()},
+                 {"closed_probabilities", probabilities_json(r.answer)},
+                 {"generated", r.answer.generated},
+                 {"timings", timings_json(r, start)},
+                 {"usage", {{"prompt_tokens", r.answer.prompt_tokens}, {"completion_tokens", r.answer.completion_tokens}}},
+                 {"model", options.model_id},
+                 {"notice", infer::kResearchNotice}};
+    body.update(confidence_fields(r.answer));
+    send_json(res, 200, body);
   }
 
   void handle_preview(const httplib::Request& req, httplib::Response& res) {
@@ -177,6 +189,7 @@ struct Server::Impl {
     infer::AnswerOptions ao;
     ao.max_new_tokens = chat.max_tokens;
     ao.temperature = chat.temperature;
+    ao.min_confidence = chat.min_confidence;
     auto r = answer(std::move(image), chat.question, ao);
 
     Completion c;
@@ -185,8 +198,9 @@ struct Server::Impl {
     c.created = int64_t(std::time(nullptr));
     const int64_t limit = chat.max_tokens > 0 ? chat.max_tokens : answerer.model()->config.max_new_tokens;
     c.truncated = r.answer.completion_tokens >= limit;
-    c.extra = {{"notice", infer::kResearchNotice},
-               {"medvqa", {{"closed_probabilities", probabilities_json(r.answer)}, {"timings", timings_json(r, start)}}}};
+    json medvqa = {{"closed_probabilities", probabilities_json(r.answer)}, {"timings", timings_json(r, start)}};
+    medvqa.update(confidence_fields(r.answer));
+    c.extra = {{"notice", infer::kResearchNotice}, {"medvqa", medvqa}};
     c.answer = std::move(r.answer);
     if (!chat.stream) {
       send_json(res, 200, completion_json(c));

@@ -54,9 +54,21 @@ TEST_F(Cli, AskAnswersWithTheResearchNotice) {
   EXPECT_TRUE(j["answer"].is_string());
   EXPECT_GT(j["usage"]["prompt_tokens"].get<int>(), 8);  // 8 image queries + the prompt
   EXPECT_NE(j["notice"].get<std::string>().find("not validated for clinical use"), std::string::npos);
+  EXPECT_GT(j["confidence"].get<double>(), 0);
+  EXPECT_FALSE(j["uncertain"].get<bool>());
   auto text = medvqa("ask --model " + model_ + " --image " + image + " -q 'Which organ?'");
   EXPECT_EQ(text.status, 0) << text.output;
   EXPECT_NE(text.output.find("not validated for clinical use"), std::string::npos);
+  EXPECT_NE(text.output.find("confidence 0."), std::string::npos) << text.output;
+
+  // Below --min-confidence the answer is "uncertain", and the model's answer is still shown.
+  auto withheld = medvqa("ask --model " + model_ + " --image " + image +
+                         " --question 'Is there a fracture?' --json --min-confidence 1");
+  ASSERT_EQ(withheld.status, 0) << withheld.output;
+  auto w = nlohmann::json::parse(withheld.output);
+  EXPECT_EQ(w["answer"], "uncertain");
+  EXPECT_TRUE(w["uncertain"].get<bool>());
+  EXPECT_EQ(w["withheld_answer"], j["answer"]);
 }
 
 // The shipped model with its language model's weights packed: bf16 storage answered all 1329

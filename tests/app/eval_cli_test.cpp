@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -167,6 +168,69 @@ TEST_F(EvalCli, ScoresAVqaRadHoldoutSlice) {
             0);
   EXPECT_LT(j.at("metrics").at("nearest_candidate").at("candidates").get<int>(),
             read_json(whole).at("metrics").at("nearest_candidate").at("candidates").get<int>());
+}
+
+// Confidence end to end: eval reports the calibration error and a reliability diagram, withholds
+// answers below --min-confidence, `eval calibrate` fits a temperature on its predictions, and the
+// model directory's calibration.json then sets every answer's confidence.
+TEST_F(EvalCli, CalibratesConfidenceAndWithholdsUncertainAnswers) {
+  const std::string common = "eval --dataset slake --questions " + data("slake/validate.json") + " --limit 24 ";
+  const std::string out = tmp_.file("raw.json"), diagram = tmp_.file("raw.png");
+  auto r = medvqa(common + "--model " + model_ + " --out " + out + " --reliability-diagram " + diagram +
+                  " --min-confidence 0.5");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("expected calibration error"), std::string::npos) << r.output;
+  const auto report = read_json(out);
+  const auto& c = report.at("confidence");
+  EXPECT_EQ(c.at("temperature"), 1.0);
+  EXPECT_EQ(c.at("bins").size(), 10u);
+  EXPECT_EQ(c.at("min_confidence"), 0.5);
+  expect_fraction_or_null(c.at("ece"), "ece");
+  EXPECT_EQ(c.at("ece"), c.at("ece_at_temperature_1"));
+  std::vector<nlohmann::json> lines;
+  {
+    std::ifstream in(tmp_.file("raw.predictions.jsonl"));
+    for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(lines.size(), 24u);
+  size_t answered = 0;
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.at("withheld").get<bool>(), l.at("confidence").get<double>() < 0.5);
+    EXPECT_EQ(l.at("log_probability_by_temperature").size(), 33u);
+    answered += !l.at("withheld").get<bool>();
+  }
+  EXPECT_EQ(c.at("answered"), answered);
+  std::ifstream png(diagram, std::ios::binary);
+  std::string magic(8, '\0');
+  png.read(magic.data(), 8);
+  EXPECT_EQ(magic, "\x89PNG\r\n\x1a\n");
+
+  auto fit = medvqa("eval calibrate " + tmp_.file("raw.predictions.jsonl") + " --out " + model_ + "/calibration.json");
+  ASSERT_EQ(fit.status, 0) << fit.output;
+  const auto calibration = read_json(model_ + "/calibration.json");
+  const double t = calibration.at("temperature");
+  EXPECT_LE(calibration.at("fit").at("nll_after").get<double>(), calibration.at("fit").at("nll_before").get<double>());
+  EXPECT_EQ(calibration.at("fit").at("answers"), 24);
+
+  // With calibration.json the confidence is the answer's probability at that temperature.
+  auto again = medvqa(common + "--model " + model_ + " --predictions " + tmp_.file("calibrated.jsonl"));
+  ASSERT_EQ(again.status, 0) << again.output;
+  std::ifstream in(tmp_.file("calibrated.jsonl"));
+  const auto& grid_line = lines.front().at("log_probability_by_temperature");
+  size_t k = 0;
+  for (size_t i = 0; i < grid_line.size(); ++i)  // the fitted temperature's place on the grid
+    if (std::abs(std::log(t) - std::log(std::pow(4.0, (double(i) - 16) / 16))) < 1e-9) k = i;
+  size_t i = 0;
+  for (std::string line; std::getline(in, line); ++i) {
+    auto l = nlohmann::json::parse(line);
+    EXPECT_NEAR(std::log(l.at("confidence").get<double>()),
+                lines[i].at("log_probability_by_temperature")[k].get<double>(), 1e-6);
+  }
+  EXPECT_EQ(i, 24u);
+
+  auto bad = medvqa("eval calibrate " + out + " --out " + tmp_.file("c.json"));  // a report, not predictions
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  EXPECT_NE(bad.output.find(out + ":1"), std::string::npos) << bad.output;
 }
 
 TEST_F(EvalCli, BadInputGivesAClearErrorAndExitCode1) {

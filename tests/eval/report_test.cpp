@@ -141,8 +141,9 @@ TEST(ReportJson, TopLevelFieldsAndRanges) {
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"n", "n_closed", "n_open", "main_metric", "overall", "closed", "open",
-                                            "interval_95", "question_prior", "controls", "metrics", "breakdown", "meta"}));
+                                            "interval_95", "question_prior", "controls", "confidence", "metrics", "breakdown", "meta"}));
   EXPECT_TRUE(j.at("question_prior").is_null());  // no training questions given
+  EXPECT_TRUE(j.at("confidence").is_null());      // no prediction carries a confidence
   const auto& overall = j.at("interval_95").at("overall");
   EXPECT_LE(overall[0].get<double>(), 3.0 / 9.0);
   EXPECT_GE(overall[1].get<double>(), 3.0 / 9.0);

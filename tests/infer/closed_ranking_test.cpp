@@ -130,12 +130,12 @@ TEST(OpenRanking, OpenQuestionsAnswerWithTheMostLikelyOfTheList) {
                                                   options.open_candidates);
     const size_t best = size_t(std::max_element(alone.begin(), alone.end()) - alone.begin());
     EXPECT_EQ(answers[i].text, options.open_candidates[best]) << questions[i];
-    EXPECT_NEAR(answers[i].answer_probability, alone[best], 1e-5) << questions[i];
+    EXPECT_NEAR(answers[i].confidence, alone[best], 1e-5) << questions[i];
     EXPECT_TRUE(answers[i].closed_probabilities.empty());
   }
-  // A closed question keeps its own candidates.
+  // A closed question keeps its own candidates, and its answer is generated.
   EXPECT_EQ(answers[1].closed_probabilities.size(), 2u);
-  EXPECT_EQ(answers[1].answer_probability, 0);
+  EXPECT_EQ(answers[1].text, answers[1].generated);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <fstream>
@@ -104,6 +105,20 @@ TEST(Server, ChatCompletionAnswersAsTheModelDoes) {
             j["usage"]["prompt_tokens"].get<int>() + j["usage"]["completion_tokens"].get<int>());
   EXPECT_NE(j["notice"].get<std::string>().find("clinical"), std::string::npos);
   EXPECT_EQ(j["medvqa"]["closed_probabilities"].size(), 2u);  // yes / no
+  const double confidence = j["medvqa"]["confidence"].get<double>();
+  EXPECT_GT(confidence, 0);
+  EXPECT_FALSE(j["medvqa"]["uncertain"].get<bool>());
+
+  // Above the answer's confidence the answer is withheld, and says so.
+  auto body = chat_body("Is there a fracture?", data_uri(read_bytes(image)));
+  body["min_confidence"] = std::min(1.0, confidence * 1.5 + 1e-6);
+  auto withheld = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(withheld);
+  ASSERT_EQ(withheld->status, 200) << withheld->body;
+  auto w = json::parse(withheld->body);
+  EXPECT_EQ(w["choices"][0]["message"]["content"], infer::kUncertainAnswer);
+  EXPECT_TRUE(w["medvqa"]["uncertain"].get<bool>());
+  EXPECT_EQ(w["medvqa"]["withheld_answer"], j["choices"][0]["message"]["content"]);
 }
 
 TEST(Server, StreamedEventsCarryTheSameAnswer) {
@@ -157,6 +172,12 @@ TEST(Server, AnswerEndpointTakesJpegAndWindowedDicom) {
   EXPECT_NEAR(total, 1.0, 1e-6);
   EXPECT_GT(j["timings"]["total_ms"].get<double>(), 0);
   EXPECT_NE(j["notice"].get<std::string>().find("clinical"), std::string::npos);
+  EXPECT_GT(j["confidence"].get<double>(), 0);
+  auto sure = c.Post("/v1/answer", form(read_bytes(jpeg), "Is the heart enlarged?", {{"min_confidence", "1"}}));
+  ASSERT_TRUE(sure);
+  ASSERT_EQ(sure->status, 200) << sure->body;
+  EXPECT_EQ(json::parse(sure->body)["answer"], infer::kUncertainAnswer);
+  EXPECT_EQ(json::parse(sure->body)["withheld_answer"], j["answer"]);
 
   testing::TempDir tmp;
   ASSERT_EQ(std::system(("img2dcm " + jpeg + " " + tmp.file("scan.dcm") + " >/dev/null 2>&1").c_str()), 0);
@@ -210,6 +231,9 @@ TEST(Server, MalformedRequestsGetClearJsonErrors) {
   wrong["temperature"] = 5;
   expect_error(post(wrong), 400, "temperature", "temperature out of range");
   wrong = chat_body("Is it normal?", uri);
+  wrong["min_confidence"] = 1.5;
+  expect_error(post(wrong), 400, "min_confidence", "min_confidence out of range");
+  wrong = chat_body("Is it normal?", uri);
   wrong["stream"] = "yes";
   expect_error(post(wrong), 400, "stream", "stream a string");
   expect_error(c.Post("/v1/chat/completions", std::string(500'000, ' '), "application/json"), 413, "larger",
@@ -219,6 +243,8 @@ TEST(Server, MalformedRequestsGetClearJsonErrors) {
   expect_error(c.Post("/v1/answer", form(read_bytes(images()[0]), "")), 400, "question", "no question field");
   expect_error(c.Post("/v1/answer", form(read_bytes(images()[0]), "Is it normal?", {{"window_center", "40"}})), 400,
                "both", "center without width");
+  expect_error(c.Post("/v1/answer", form(read_bytes(images()[0]), "Is it normal?", {{"min_confidence", "high"}})), 400,
+               "min_confidence", "min_confidence not a number");
   expect_error(c.Get("/v1/nothing-here"), 404, "no such endpoint", "unknown path");
 
   auto unknown_fields = chat_body("Is it normal?", uri);

@@ -62,7 +62,7 @@ try {
   await step('page loads', async () => {
     const res = await page.goto(new URL('/', baseUrl).href, { waitUntil: 'load' });
     assert.ok(res && res.ok(), `GET / answered ${res && res.status()}`);
-    for (const id of ['image-input', 'question', 'ask', 'answer', 'probabilities', 'timing', 'notice', 'error',
+    for (const id of ['image-input', 'question', 'ask', 'answer', 'confidence', 'probabilities', 'timing', 'notice', 'error',
                       'history', 'window-preset', 'window-center', 'window-width', 'preview']) {
       assert.equal(await page.locator(`#${id}`).count(), 1, `#${id} missing`);
     }
@@ -82,6 +82,7 @@ try {
     assert.notEqual(answer, '', '#answer is empty');
     assert.match(await page.locator('#notice').textContent(), /clinical/i, '#notice lacks the research-use notice');
     assert.match(await page.locator('#timing').textContent(), /\d/, '#timing shows no time');
+    assert.match(await page.locator('#confidence').textContent(), /Confidence \d+%/, '#confidence shows no probability');
     assert.equal(await page.locator('#history li').count(), 1, 'history should have exactly one item');
     assert.ok(await page.locator('#preview').isVisible(), 'JPEG preview not shown');
     const probs = await page.locator('#probabilities .prob').count();
