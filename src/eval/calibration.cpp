@@ -14,7 +14,7 @@ const std::vector<double>& calibration_temperatures() {
   static const std::vector<double> grid = [] {
     std::vector<double> t;
     for (int k = -16; k <= 16; ++k) t.push_back(std::pow(4.0, k / 16.0));
-    t[16] = 1.0;  // exactly, not pow's rounding of 4^0
+    t[kUnitTemperature] = 1.0;  // exactly, not pow's rounding of 4^0
     return t;
   }();
   return grid;
@@ -99,6 +99,12 @@ double confidence_nll(const std::vector<ConfidenceSample>& samples) {
   return sum / double(samples.size());
 }
 
+std::vector<ConfidenceSample> at_temperature(const std::vector<TemperatureSample>& samples, size_t k) {
+  std::vector<ConfidenceSample> out;
+  for (const auto& s : samples) out.push_back({std::exp(s.log_probability.at(k)), s.correct});
+  return out;
+}
+
 TemperatureFit fit_temperature(const std::vector<TemperatureSample>& samples) {
   const auto& grid = calibration_temperatures();
   if (samples.empty()) throw Error("calibration: no answers to fit a temperature on");
@@ -106,12 +112,8 @@ TemperatureFit fit_temperature(const std::vector<TemperatureSample>& samples) {
     if (s.log_probability.size() != grid.size())
       throw Error("calibration: an answer has " + std::to_string(s.log_probability.size()) +
                   " log-probabilities, expected one at each of the " + std::to_string(grid.size()) + " temperatures");
-  auto at = [&](size_t k) {
-    std::vector<ConfidenceSample> out;
-    for (const auto& s : samples) out.push_back({std::exp(s.log_probability[k]), s.correct});
-    return out;
-  };
-  const size_t unit = size_t(std::find(grid.begin(), grid.end(), 1.0) - grid.begin());
+  auto at = [&](size_t k) { return at_temperature(samples, k); };
+  const size_t unit = kUnitTemperature;
   size_t best = unit;
   double best_nll = confidence_nll(at(unit));
   for (size_t k = 0; k < grid.size(); ++k) {

@@ -21,6 +21,8 @@ namespace medvqa::eval {
 // The temperatures at which evaluation keeps each answer's log-probability, so that `medvqa
 // calibrate` can fit T from prediction files alone: 33 values log-spaced from 1/4 to 4, 1 among them.
 const std::vector<double>& calibration_temperatures();
+// The place of temperature 1 (the raw probabilities) in that grid.
+constexpr size_t kUnitTemperature = 16;
 
 // The model directory's calibration.json. A model without one has temperature 1 (its raw
 // probabilities).
@@ -71,6 +73,8 @@ struct TemperatureFit {
 // The temperature of calibration_temperatures() with the lowest confidence_nll. Throws when there
 // are no samples or a sample has the wrong number of values.
 TemperatureFit fit_temperature(const std::vector<TemperatureSample>& samples);
+// The samples' confidences at grid temperature `k` (calibration_temperatures()[k]).
+std::vector<ConfidenceSample> at_temperature(const std::vector<TemperatureSample>& samples, size_t k);
 
 // The answers of `medvqa eval` prediction files (JSONL) that carry their temperature curve, with
 // their exact-match correctness; `skipped` counts the others (ranked answers, older files). A

@@ -167,8 +167,9 @@ json confidence_json(const Report& r) {
     if (s.input.confidence && !s.input.withheld) answered.add(s.exact_match ? 1.0 : 0.0);
   json j = {{"temperature", r.meta.temperature},
             {"ece", expected_calibration_error(samples)},
-            {"ece_at_temperature_1", curves.size() == samples.size() ? json(fit_temperature(curves).ece_before)
-                                                                     : json(nullptr)},
+            {"ece_at_temperature_1",
+             curves.size() == samples.size() ? json(expected_calibration_error(at_temperature(curves, kUnitTemperature)))
+                                             : json(nullptr)},
             {"bins", bins},
             {"min_confidence", r.meta.min_confidence},
             {"answered", answered.n},

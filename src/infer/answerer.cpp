@@ -190,17 +190,17 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
     temperatures.insert(temperatures.end(), grid.begin(), grid.end());
   }
   auto log_probabilities = answer_log_probabilities(generated.scores, generated.tokens, lengths, temperatures);
+  auto log_probability = log_probabilities.accessor<double, 2>();
 
   auto prompt_lengths = full_mask.sum(1).to(torch::kCPU);
   std::vector<Answer> answers;
   for (int64_t i = 0; i < tokens.size(0); ++i) {
     const auto& out = outputs[size_t(i)];
-    auto row = log_probabilities[i];
     Answer a;
     a.generated = trim(tokenizer_.decode(out, /*skip_special_tokens=*/true));
     a.text = a.generated;
-    a.confidence = std::exp(row[0].item<double>());
-    for (int64_t k = 1; k < row.size(0); ++k) a.log_probability_by_temperature.push_back(row[k].item<double>());
+    a.confidence = std::exp(log_probability[i][0]);
+    for (size_t k = 1; k < temperatures.size(); ++k) a.log_probability_by_temperature.push_back(log_probability[i][int64_t(k)]);
     if (ranked_index[size_t(i)] >= 0) {
       const auto& candidates = ranked[size_t(ranked_index[size_t(i)])];
       const auto& probs = ranked_probs[size_t(ranked_index[size_t(i)])];

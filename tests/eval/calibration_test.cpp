@@ -18,7 +18,7 @@ namespace {
 TEST(Calibration, TemperatureGridHoldsOneAndIsIncreasing) {
   const auto& t = calibration_temperatures();
   ASSERT_EQ(t.size(), 33u);
-  EXPECT_EQ(t[16], 1.0);
+  EXPECT_EQ(t[kUnitTemperature], 1.0);
   EXPECT_NEAR(t.front(), 0.25, 1e-12);
   EXPECT_NEAR(t.back(), 4.0, 1e-12);
   for (size_t k = 1; k < t.size(); ++k) EXPECT_GT(t[k], t[k - 1]);
