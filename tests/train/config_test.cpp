@@ -106,7 +106,7 @@ TEST(TrainConfig, TheShippedRecipeAndAblationConfigsLoad) {
   for (const char* name : {"small-0a-clip", "small-0b-radiology-lm", "small-3-slake-vqa-rad", "small-3-tower-trained",
                            "small-2-vqa-med", "small-3-after-2", "ablation-budget",
                            "ablation-tower-clip-frozen", "ablation-tower-random-frozen", "ablation-tower-clip-trained",
-                           "ablation-tower-random-trained", "ablation-lm-scratch"}) {
+                           "ablation-tower-random-trained", "ablation-lm-scratch", "small-3-qformer-4-layers"}) {
     auto c = TrainConfig::from_file(testing::source_dir() + "/configs/train/" + name + ".json");
     EXPECT_EQ(c.name, name);
     EXPECT_FALSE(c.train.empty());
