@@ -21,7 +21,60 @@ const els = {
   error: $('error'), result: $('result'), status: $('status'), answer: $('answer'),
   probabilities: $('probabilities'), confidence: $('confidence'), timing: $('timing'), notice: $('notice'),
   history: $('history'), model: $('model'),
+  heatmap: $('heatmap'), heatmapMethod: $('heatmap-method'), heatmapShow: $('heatmap-show'),
+  heatmapOpacity: $('heatmap-opacity'), heatmapStatus: $('heatmap-status'),
 };
+
+const HEATMAP_NAMES = { attention: 'Q-Former attention', gradcam: 'Grad-CAM' };
+
+// The server's blended PNG uses the same blue-cyan-green-yellow-red ramp.
+function ramp(v) {
+  const stops = [[0, 0, 255], [0, 255, 255], [0, 255, 0], [255, 255, 0], [255, 0, 0]];
+  const t = Math.max(0, Math.min(1, v)) * 4;
+  const i = Math.min(Math.floor(t), 3);
+  const f = t - i;
+  return stops[i].map((a, k) => Math.round(a + f * (stops[i + 1][k] - a)));
+}
+
+function hideHeatmap(message) {
+  els.heatmap.hidden = true;
+  delete els.heatmap.dataset.method;
+  els.heatmapStatus.textContent = message;
+}
+
+// The map covers the center square of the image's shorter side (what the model sees); the preview
+// is the whole image at the same aspect, so the square's place follows from its own size.
+function showHeatmap(heatmap) {
+  const grid = heatmap && heatmap.grid;
+  const W = els.preview.naturalWidth, H = els.preview.naturalHeight;
+  if (!Number.isInteger(grid) || grid <= 0 || !Array.isArray(heatmap.values) || !W || !H) {
+    hideHeatmap('No heat map for this answer.');
+    return;
+  }
+  const canvas = els.heatmap;
+  canvas.width = grid;
+  canvas.height = grid;
+  const ctx = canvas.getContext('2d');
+  const pixels = ctx.createImageData(grid, grid);
+  for (let r = 0; r < grid; r += 1) {
+    for (let c = 0; c < grid; c += 1) {
+      const v = Number((heatmap.values[r] || [])[c]) || 0;
+      const [red, green, blue] = ramp(v);
+      pixels.data.set([red, green, blue, Math.round(255 * Math.max(0, Math.min(1, v)))], 4 * (r * grid + c));
+    }
+  }
+  ctx.putImageData(pixels, 0, 0);
+  const side = Math.min(W, H);
+  canvas.style.left = `${(100 * (W - side)) / 2 / W}%`;
+  canvas.style.top = `${(100 * (H - side)) / 2 / H}%`;
+  canvas.style.width = `${(100 * side) / W}%`;
+  canvas.style.height = `${(100 * side) / H}%`;
+  canvas.style.opacity = String(Number(els.heatmapOpacity.value) / 100);
+  canvas.dataset.method = heatmap.method;
+  canvas.hidden = !els.heatmapShow.checked;
+  els.heatmapStatus.textContent = `${HEATMAP_NAMES[heatmap.method] || heatmap.method} for "${heatmap.answer}", ` +
+    `${grid} × ${grid} patches of the square the model sees (red: most).`;
+}
 
 const state = {
   file: null,
@@ -72,6 +125,7 @@ function windowFields() {
 }
 
 function setPreview(url, caption) {
+  hideHeatmap('Ask a question to see where the model looked.');
   if (state.previewUrl && !keptUrls.has(state.previewUrl)) URL.revokeObjectURL(state.previewUrl);
   state.previewUrl = url;
   els.preview.hidden = !url;
@@ -300,6 +354,7 @@ async function ask(event) {
   form.append('image', state.file);
   form.append('question', question);
   for (const [k, v] of fields) form.append(k, v);
+  if (els.heatmapMethod.value) form.append('heatmap', els.heatmapMethod.value);
 
   clearResult();
   setBusy(true);
@@ -314,6 +369,8 @@ async function ask(event) {
     renderProbabilities(Array.isArray(data.closed_probabilities) ? data.closed_probabilities : []);
     els.timing.textContent = timing;
     els.notice.textContent = data.notice || STATIC_NOTICE;
+    if (data.heatmap) showHeatmap(data.heatmap);
+    else hideHeatmap(els.heatmapMethod.value ? 'No heat map for this answer.' : 'Heat maps are off.');
     addHistory(question, data, timing);
   } catch (err) {
     showError(networkMessage(err));
@@ -333,6 +390,12 @@ async function loadModel() {
 }
 
 els.input.addEventListener('change', () => selectFile(els.input.files[0] || null));
+els.heatmapShow.addEventListener('change', () => {
+  els.heatmap.hidden = !els.heatmapShow.checked || !els.heatmap.dataset.method;
+});
+els.heatmapOpacity.addEventListener('input', () => {
+  els.heatmap.style.opacity = String(Number(els.heatmapOpacity.value) / 100);
+});
 els.form.addEventListener('submit', ask);
 
 els.preset.addEventListener('change', () => {

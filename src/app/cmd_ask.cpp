@@ -7,13 +7,16 @@
 #include "app/commands.h"
 #include "app/model_options.h"
 #include "image/image.h"
+#include "image/heatmap_overlay.h"
 #include "infer/answerer.h"
+#include "infer/heatmap.h"
+#include "io/atomic_file.h"
 
 namespace medvqa::app {
 
 Command add_ask(CLI::App& root) {
   struct Options {
-    std::string model, image, question, window;
+    std::string model, image, question, window, heatmap, heatmap_method = "attention";
     ModelOptions model_options;
     std::optional<double> window_center, window_width;
     int max_new_tokens = 0, threads = 0, frame = -1;
@@ -38,7 +41,13 @@ Command add_ask(CLI::App& root) {
       ->check(CLI::Range(0.0, 1.0));
   add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");
-  cmd->add_flag("--json", o->json, "Print a JSON object instead of text");
+  cmd->add_flag("--json", o->json, "Print a JSON object instead of text (with --heatmap, it carries the map's values)");
+  cmd->add_option("--heatmap", o->heatmap,
+                  "Write where the model looked for its answer, blended over the image, to this PNG file");
+  cmd->add_option("--heatmap-method", o->heatmap_method,
+                  "attention (the Q-Former's cross-attention, rolled out and weighted by the answer's gradient) or "
+                  "gradcam (Grad-CAM on the vision tower's last block)")
+      ->check(CLI::IsMember({"attention", "gradcam"}));
   cmd->add_flag("--rank-closed", o->rank_closed,
                 "Answer a closed question with its most likely candidate answer instead of free generation");
   return {cmd, [o]() {
@@ -55,6 +64,17 @@ Command add_ask(CLI::App& root) {
     options.rank_closed = o->rank_closed;
     options.min_confidence = o->min_confidence;
     auto a = answerer.answer(image, o->question, options);
+    std::optional<infer::Heatmap> heatmap;
+    const std::string& given = a.uncertain ? a.withheld_answer : a.text;
+    if (!o->heatmap.empty() && given.find_first_not_of(" \t\r\n") == std::string::npos) {
+      std::cerr << "medvqa ask: the answer is empty, so there is no heat map to write\n";
+    } else if (!o->heatmap.empty()) {
+      infer::Explainer explainer(answerer);
+      heatmap = explainer.explain(image, o->question, given, infer::parse_heatmap_method(o->heatmap_method));
+      auto png = image::encode_png(
+          image::overlay_heatmap(image::model_view(image), heatmap->values, int(heatmap->grid)));
+      io::write_file_atomically(o->heatmap, std::string(png.begin(), png.end()));
+    }
     if (o->json) {
       nlohmann::json j = {{"model", dir},
                           {"image", o->image},
@@ -71,6 +91,10 @@ Command add_ask(CLI::App& root) {
         j["generated"] = a.generated;
       }
       if (a.uncertain) j["withheld_answer"] = a.withheld_answer;
+      if (heatmap) {
+        j["heatmap"] = infer::to_json(*heatmap);
+        j["heatmap"]["image"] = o->heatmap;
+      }
       std::cout << j.dump(2) << "\n";
     } else {
       std::cout << a.text << "\n";
@@ -78,7 +102,9 @@ Command add_ask(CLI::App& root) {
       std::snprintf(confidence, sizeof confidence, "confidence %.2f", a.confidence);
       std::cout << confidence;
       if (a.uncertain) std::cout << ", below --min-confidence: the model's answer was \"" << a.withheld_answer << "\"";
-      std::cout << "\n\n(" << infer::kResearchNotice << ")\n";
+      std::cout << "\n";
+      if (heatmap) std::cout << o->heatmap_method << " heat map: " << o->heatmap << "\n";
+      std::cout << "\n(" << infer::kResearchNotice << ")\n";
     }
     return 0;
   }};

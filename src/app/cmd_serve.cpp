@@ -8,6 +8,7 @@
 #include "app/commands.h"
 #include "app/model_options.h"
 #include "infer/answerer.h"
+#include "infer/heatmap.h"
 #include "serve/server.h"
 
 namespace medvqa::app {
@@ -19,6 +20,7 @@ Command add_serve(CLI::App& root) {
     serve::ServerOptions server;
     int64_t max_wait_ms = 10;
     int threads = 0;
+    bool no_heatmaps = false;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = root.add_subcommand("serve",
@@ -37,6 +39,8 @@ Command add_serve(CLI::App& root) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-body-bytes", o->server.max_body_bytes, "Largest request body in bytes (default 32 MiB)");
   cmd->add_option("--max-pixels", o->server.max_pixels, "Largest image in pixels (default 40 million)");
+  cmd->add_flag("--no-heatmaps", o->no_heatmaps,
+               "Refuse heat map requests, and do not load the second, unpacked copy of the model they need");
   cmd->add_option("--web", o->web, "The web page's folder (default: the project's web/)");
   add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads for the model (default: all cores)");
@@ -57,7 +61,9 @@ Command add_serve(CLI::App& root) {
     options.web_dir = o->web.empty() ? default_web_dir() : o->web;
     options.model_id = std::filesystem::path(dir).lexically_normal().filename().string();
     if (options.model_id.empty()) options.model_id = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
-    serve::Server server(answerer, options);
+    std::unique_ptr<infer::Explainer> explainer;
+    if (!o->no_heatmaps) explainer = std::make_unique<infer::Explainer>(answerer);
+    serve::Server server(answerer, options, explainer.get());
     const int port = server.bind();
     std::cerr << "medvqa serve: model " << options.model_id << " on http://" << options.host << ":" << port
               << "/ (max batch " << options.batching.max_batch << ", max wait " << o->max_wait_ms << " ms)\n"

@@ -108,6 +108,7 @@ class Answerer {
   const text::Tokenizer& tokenizer() const { return tokenizer_; }
   const std::string& model_dir() const { return model_dir_; }
   torch::Device device() const { return device_; }
+  torch::Dtype compute_dtype() const { return model_->query_tokens.scalar_type(); }
   const eval::Calibration& calibration() const { return calibration_; }
 
   static constexpr size_t kMaxQuestionBytes = 2000;

@@ -15,7 +15,7 @@ QFormerMultiHeadAttentionImpl::QFormerMultiHeadAttentionImpl(const QFormerConfig
 }
 
 torch::Tensor QFormerMultiHeadAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context,
-                                                     const torch::Tensor& additive_mask) {
+                                                     const torch::Tensor& additive_mask, std::vector<torch::Tensor>* probs_out) {
   const int64_t B = x.size(0), T = x.size(1), S = context.size(1), H = query->out_features, hd = H / num_heads_;
   auto heads = [&](const torch::Tensor& t, int64_t n) { return t.view({B, n, num_heads_, hd}).transpose(1, 2); };
   auto q = heads(query(x), T);
@@ -24,6 +24,7 @@ torch::Tensor QFormerMultiHeadAttentionImpl::forward(const torch::Tensor& x, con
   auto scores = torch::matmul(q, k.transpose(-1, -2)) / std::sqrt(double(hd));
   if (additive_mask.defined()) scores = scores + additive_mask;
   auto probs = torch::softmax(scores, -1);
+  if (probs_out) probs_out->push_back(probs);
   return torch::matmul(probs, v).transpose(1, 2).reshape({B, T, H});
 }
 
@@ -42,8 +43,8 @@ QFormerAttentionImpl::QFormerAttentionImpl(const QFormerConfig& c, bool cross) {
 }
 
 torch::Tensor QFormerAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context,
-                                            const torch::Tensor& additive_mask) {
-  return output(attention(x, context, additive_mask), x);
+                                            const torch::Tensor& additive_mask, std::vector<torch::Tensor>* probs) {
+  return output(attention(x, context, additive_mask, probs), x);
 }
 
 QFormerIntermediateImpl::QFormerIntermediateImpl(const QFormerConfig& c) {
@@ -60,10 +61,11 @@ QFormerLayerImpl::QFormerLayerImpl(const QFormerConfig& c, int64_t index) {
 }
 
 torch::Tensor QFormerLayerImpl::forward(const torch::Tensor& queries, const torch::Tensor& image_tokens,
-                                        const torch::Tensor& image_additive_mask) {
+                                        const torch::Tensor& image_additive_mask, QFormerAttentions* attentions) {
   // Queries attend to each other without a mask: they are never padding.
-  auto x = attention(queries, queries, torch::Tensor());
-  if (!crossattention.is_empty()) x = crossattention(x, image_tokens, image_additive_mask);
+  auto x = attention(queries, queries, torch::Tensor(), attentions ? &attentions->attentions : nullptr);
+  if (!crossattention.is_empty())
+    x = crossattention(x, image_tokens, image_additive_mask, attentions ? &attentions->cross_attentions : nullptr);
   return output_query(intermediate_query(x), x);
 }
 
@@ -81,7 +83,8 @@ QFormerModelImpl::QFormerModelImpl(const QFormerConfig& c) {
 }
 
 torch::Tensor QFormerModelImpl::forward(const torch::Tensor& query_embeds, const torch::Tensor& image_tokens,
-                                        const torch::Tensor& image_mask, std::vector<torch::Tensor>* hidden_states) {
+                                        const torch::Tensor& image_mask, std::vector<torch::Tensor>* hidden_states,
+                                        QFormerAttentions* attentions) {
   torch::Tensor additive;
   if (image_mask.defined()) {
     auto m = image_mask.to(image_tokens.device(), query_embeds.scalar_type()).view({image_mask.size(0), 1, 1, -1});
@@ -91,7 +94,7 @@ torch::Tensor QFormerModelImpl::forward(const torch::Tensor& query_embeds, const
   auto x = layernorm(query_embeds);
   if (hidden_states) hidden_states->push_back(x);
   for (auto& l : encoder->layers) {
-    x = l->forward(x, tokens, additive);
+    x = l->forward(x, tokens, additive, attentions);
     if (hidden_states) hidden_states->push_back(x);
   }
   return x;

@@ -111,6 +111,12 @@ ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
     if (!(r.min_confidence >= 0 && r.min_confidence <= 1))
       throw RequestError(400, "min_confidence must be between 0 and 1", "min_confidence");
   }
+  if (body.contains("heatmap") && !body["heatmap"].is_null()) {
+    if (!body["heatmap"].is_string()) wrong_type("heatmap", "a string");
+    r.heatmap = body["heatmap"].get<std::string>();
+    if (r.heatmap != "attention" && r.heatmap != "gradcam")
+      throw RequestError(400, "heatmap must be \"attention\" or \"gradcam\"", "heatmap");
+  }
   if (body.contains("stream") && !body["stream"].is_null()) {
     if (!body["stream"].is_boolean()) wrong_type("stream", "a boolean");
     r.stream = body["stream"].get<bool>();

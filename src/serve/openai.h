@@ -28,6 +28,7 @@ struct ChatRequest {
   int64_t max_tokens = 0;      // 0: the model's default
   double temperature = 0;
   double min_confidence = 0;  // medvqa's field: withhold answers less likely than this
+  std::string heatmap;        // medvqa's field: "attention" or "gradcam" to get where the model looked
   bool stream = false;
 };
 

@@ -112,14 +112,16 @@ std::string completion_id() {
 
 struct Server::Impl {
   infer::Answerer& answerer;
+  infer::Explainer* explainer;
   ServerOptions options;
   httplib::Server http;
   Batcher batcher;
   int port = -1;
   int listen_socket = -1;
 
-  Impl(infer::Answerer& a, ServerOptions o)
+  Impl(infer::Answerer& a, ServerOptions o, infer::Explainer* e)
       : answerer(a),
+        explainer(e),
         options(std::move(o)),
         batcher([this](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
                        const infer::AnswerOptions& ao) { return answerer.answer(images, questions, ao); },
@@ -135,6 +137,25 @@ struct Server::Impl {
     return batcher.submit(std::move(image), question, ao).get();
   }
 
+  // The heat map method a request asks for ("" or absent: none), checked before any work is done.
+  std::optional<infer::HeatmapMethod> heatmap_method(const std::string& name) {
+    if (name.empty()) return std::nullopt;
+    if (!explainer) throw RequestError(400, "this server was started with --no-heatmaps", "heatmap");
+    try {
+      return infer::parse_heatmap_method(name);
+    } catch (const Error& e) {
+      throw RequestError(400, e.what(), "heatmap");
+    }
+  }
+
+  // Where the model looked for the answer it gave (or withheld); null for an empty answer.
+  json heatmap_json(const image::Image& image, const std::string& question, const infer::Answer& a,
+                    infer::HeatmapMethod method) {
+    const std::string& given = a.uncertain ? a.withheld_answer : a.text;
+    if (given.find_first_not_of(" \t\r\n") == std::string::npos) return nullptr;
+    return infer::to_json(explainer->explain(image, question, given, method));
+  }
+
   void handle_answer(const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
     if (!req.is_multipart_form_data())
@@ -143,13 +164,14 @@ struct Server::Impl {
     if (!req.has_file("question")) throw RequestError(400, "'question' is required", "question");
     auto image = decode_upload(req.get_file_value("image").content, decode_options(req, options.max_pixels));
     const std::string question = form_field(req, "question");
+    const auto method = heatmap_method(form_field(req, "heatmap"));
     infer::AnswerOptions ao;
     ao.rank_closed = form_field(req, "rank_closed") == "true";
     if (auto m = number_field(req, "min_confidence")) {
       if (!(*m >= 0 && *m <= 1)) throw RequestError(400, "'min_confidence' must be between 0 and 1", "min_confidence");
       ao.min_confidence = *m;
     }
-    auto r = answer(std::move(image), question, ao);
+    auto r = answer(method ? image : std::move(image), question, ao);
     json body = {{"answer", r.answer.text},
                  {"question", question},
                  {"closed", !r.answer.closed_probabilities.empty()},
@@ -160,6 +182,7 @@ struct Server::Impl {
                  {"model", options.model_id},
                  {"notice", infer::kResearchNotice}};
     body.update(confidence_fields(r.answer));
+    if (method) body["heatmap"] = heatmap_json(image, question, r.answer, *method);
     send_json(res, 200, body);
   }
 
@@ -183,6 +206,7 @@ struct Server::Impl {
       throw RequestError(400, std::string("malformed JSON body: ") + e.what(), "", "invalid_json");
     }
     ChatRequest chat = parse_chat_request(body, options.max_tokens_limit);
+    const auto method = heatmap_method(chat.heatmap);
     image::DecodeOptions decode;
     decode.max_pixels = options.max_pixels;
     auto image = decode_upload(std::string(chat.image.begin(), chat.image.end()), decode);
@@ -190,7 +214,7 @@ struct Server::Impl {
     ao.max_new_tokens = chat.max_tokens;
     ao.temperature = chat.temperature;
     ao.min_confidence = chat.min_confidence;
-    auto r = answer(std::move(image), chat.question, ao);
+    auto r = answer(method ? image : std::move(image), chat.question, ao);
 
     Completion c;
     c.id = completion_id();
@@ -200,6 +224,7 @@ struct Server::Impl {
     c.truncated = r.answer.completion_tokens >= limit;
     json medvqa = {{"closed_probabilities", probabilities_json(r.answer)}, {"timings", timings_json(r, start)}};
     medvqa.update(confidence_fields(r.answer));
+    if (method) medvqa["heatmap"] = heatmap_json(image, chat.question, r.answer, *method);
     c.extra = {{"notice", infer::kResearchNotice}, {"medvqa", medvqa}};
     c.answer = std::move(r.answer);
     if (!chat.stream) {
@@ -290,8 +315,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(infer::Answerer& answerer, ServerOptions options)
-    : impl_(std::make_unique<Impl>(answerer, std::move(options))) {
+Server::Server(infer::Answerer& answerer, ServerOptions options, infer::Explainer* explainer)
+    : impl_(std::make_unique<Impl>(answerer, std::move(options), explainer)) {
   impl_->routes();
 }
 

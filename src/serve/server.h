@@ -4,6 +4,7 @@
 #include <string>
 
 #include "infer/answerer.h"
+#include "infer/heatmap.h"
 #include "serve/batcher.h"
 
 namespace medvqa::serve {
@@ -22,10 +23,11 @@ struct ServerOptions {
 };
 
 // medvqa serve: the OpenAI-compatible chat API, /v1/answer and /v1/preview for the page, the page
-// itself, /v1/models and /health, over one Answerer whose calls a Batcher groups.
+// itself, /v1/models and /health, over one Answerer whose calls a Batcher groups. With an
+// `explainer`, requests may ask for a heat map of where the model looked (without one they get 400).
 class Server {
  public:
-  Server(infer::Answerer& answerer, ServerOptions options);
+  Server(infer::Answerer& answerer, ServerOptions options, infer::Explainer* explainer = nullptr);
   ~Server();
 
   // Binds the socket (throws medvqa::Error naming host:port when it cannot) and returns the port.

@@ -29,6 +29,12 @@ infer::Answerer& tiny_answerer() {
   return *answerer;
 }
 
+// The tiny answerer's model is not packed, so it explains its own answers.
+infer::Explainer& tiny_explainer() {
+  static infer::Explainer* explainer = new infer::Explainer(tiny_answerer(), tiny_answerer().model());
+  return *explainer;
+}
+
 std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -58,10 +64,10 @@ json chat_body(const std::string& question, const std::string& image_uri) {
 // A server on a free loopback port, serving on its own thread for the test's lifetime.
 class Running {
  public:
-  explicit Running(ServerOptions o = {}) {
+  explicit Running(ServerOptions o = {}, infer::Explainer* explainer = &tiny_explainer()) {
     o.port = 0;
     if (o.web_dir.empty()) o.web_dir = testing::source_dir() + "/web";
-    server_ = std::make_unique<Server>(tiny_answerer(), o);
+    server_ = std::make_unique<Server>(tiny_answerer(), o, explainer);
     port_ = server_->bind();
     thread_ = std::thread([this] { server_->listen(); });
   }
@@ -376,6 +382,55 @@ TEST(Server, ServesThePageAndNothingOutsideIt) {
   ASSERT_TRUE(escape);
   EXPECT_NE(escape->status, 200);
   EXPECT_EQ(escape->body.find("cmake_minimum_required"), std::string::npos);
+}
+
+// Heat maps on request, from both endpoints: the explainer's map of the answer given, where the
+// model's input square lies in the image; refused when asked wrongly or when the server has none.
+TEST(Server, HeatmapsOnRequest) {
+  Running s;
+  auto c = s.client();
+  const std::string jpeg = images()[2];
+  const auto image = image::load_image(jpeg);
+  // Ranked, the answer is a candidate, never empty (an empty answer gets a null map).
+  auto r = c.Post("/v1/answer", form(read_bytes(jpeg), "Is the heart enlarged?", {{"heatmap", "gradcam"}, {"rank_closed", "true"}}));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  const auto expected = tiny_explainer().explain(image, "Is the heart enlarged?", j["answer"], infer::HeatmapMethod::kGradCam);
+  EXPECT_EQ(j["heatmap"], infer::to_json(expected));
+  EXPECT_EQ(j["heatmap"]["method"], "gradcam");
+  EXPECT_EQ(j["heatmap"]["grid"], 4);
+  EXPECT_EQ(j["heatmap"]["values"].size(), 4u);
+  EXPECT_EQ(j["heatmap"]["region"]["side"], std::min(image.width, image.height));
+  EXPECT_FALSE(json::parse(c.Post("/v1/answer", form(read_bytes(jpeg), "Is the heart enlarged?"))->body).contains("heatmap"));
+
+  auto body = chat_body("Which organ is shown?", data_uri(read_bytes(jpeg)));
+  body["heatmap"] = "attention";
+  auto chat = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(chat);
+  ASSERT_EQ(chat->status, 200) << chat->body;
+  auto h = json::parse(chat->body)["medvqa"]["heatmap"];
+  const std::string content = json::parse(chat->body)["choices"][0]["message"]["content"];
+  ASSERT_TRUE(json::parse(chat->body)["medvqa"].contains("heatmap"));
+  if (content.empty()) {
+    EXPECT_TRUE(h.is_null());
+  } else {
+    EXPECT_EQ(h["method"], "attention");
+    EXPECT_EQ(h["answer"], content);
+  }
+
+  auto bad = c.Post("/v1/answer", form(read_bytes(jpeg), "Is the heart enlarged?", {{"heatmap", "saliency"}}));
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(json::parse(bad->body)["error"]["param"], "heatmap");
+  body["heatmap"] = 3;
+  EXPECT_EQ(c.Post("/v1/chat/completions", body.dump(), "application/json")->status, 400);
+
+  Running without({}, nullptr);
+  auto refused = without.client().Post("/v1/answer", form(read_bytes(jpeg), "Is it normal?", {{"heatmap", "attention"}}));
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(json::parse(refused->body)["error"]["message"].get<std::string>().find("--no-heatmaps"), std::string::npos);
 }
 
 // The page in Debian's Chromium through playwright-core (tests/web/answer.test.mjs): upload a real

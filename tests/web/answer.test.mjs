@@ -90,6 +90,37 @@ try {
     assertNoProblems();
   });
 
+  await step('the heat map lies over the image, with its opacity and toggle', async () => {
+    const heatmap = page.locator('#heatmap');
+    assert.ok(await heatmap.isVisible(), 'no heat map over the preview after an answer');
+    assert.equal(await heatmap.getAttribute('data-method'), 'attention');
+    const grid = await heatmap.evaluate((c) => c.width);
+    assert.ok(grid >= 2 && grid === (await heatmap.evaluate((c) => c.height)), `heat map grid ${grid}`);
+    // Drawn: some patch carries colour (the map's maximum is 1).
+    const painted = await heatmap.evaluate((c) => {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let most = 0;
+      for (let i = 3; i < d.length; i += 4) most = Math.max(most, d[i]);
+      return most;
+    });
+    assert.equal(painted, 255, 'the heat map canvas is blank');
+    // It covers the center square of the preview.
+    const [img, map] = await Promise.all([page.locator('#preview').boundingBox(), heatmap.boundingBox()]);
+    const side = Math.min(img.width, img.height);
+    assert.ok(Math.abs(map.width - side) < 2 && Math.abs(map.height - side) < 2, `heat map ${map.width}x${map.height}, image ${img.width}x${img.height}`);
+    assert.ok(Math.abs(map.x - (img.x + (img.width - side) / 2)) < 2 && Math.abs(map.y - (img.y + (img.height - side) / 2)) < 2,
+              'heat map not centred on the image');
+    await page.locator('#heatmap-opacity').fill('25');
+    assert.equal(await heatmap.evaluate((c) => c.style.opacity), '0.25', 'opacity slider has no effect');
+    await page.uncheck('#heatmap-show');
+    assert.ok(await heatmap.isHidden(), 'unchecking "show" leaves the heat map visible');
+    await page.check('#heatmap-show');
+    assert.ok(await heatmap.isVisible(), 'checking "show" again does not bring the heat map back');
+    assert.match(await page.locator('#heatmap-status').textContent(), /patches/);
+    console.log(`  heat map: ${grid} x ${grid}`);
+    assertNoProblems();
+  });
+
   await step('empty question is refused on the page', async () => {
     await page.fill('#question', '   ');
     await page.click('#ask');
