@@ -65,12 +65,12 @@ Command add_ask(CLI::App& root) {
     options.min_confidence = o->min_confidence;
     auto a = answerer.answer(image, o->question, options);
     std::optional<infer::Heatmap> heatmap;
-    const std::string& given = a.uncertain ? a.withheld_answer : a.text;
-    if (!o->heatmap.empty() && given.find_first_not_of(" \t\r\n") == std::string::npos) {
-      std::cerr << "medvqa ask: the answer is empty, so there is no heat map to write\n";
-    } else if (!o->heatmap.empty()) {
+    if (!o->heatmap.empty()) {
       infer::Explainer explainer(answerer);
-      heatmap = explainer.explain(image, o->question, given, infer::parse_heatmap_method(o->heatmap_method));
+      heatmap = explainer.explain_answer(image, o->question, a, infer::parse_heatmap_method(o->heatmap_method));
+      if (!heatmap) std::cerr << "medvqa ask: the answer is empty, so there is no heat map to write\n";
+    }
+    if (heatmap) {
       auto png = image::encode_png(
           image::overlay_heatmap(image::model_view(image), heatmap->values, int(heatmap->grid)));
       io::write_file_atomically(o->heatmap, std::string(png.begin(), png.end()));

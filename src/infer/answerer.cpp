@@ -22,11 +22,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 // [B, temperatures.size()]: each row's log-probability of its generated answer with every step's
 // logits (`scores`, n × [B,V]) divided by each temperature, over the steps of its `lengths[i]`
 // tokens and of the token that ended it (none after: the rest of `tokens` [B,n] is filler).
@@ -48,6 +43,11 @@ torch::Tensor answer_log_probabilities(const std::vector<torch::Tensor>& scores,
 }
 
 }  // namespace
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
 
 Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device,
                         std::optional<model::WeightFormat> weights) {

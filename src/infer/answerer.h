@@ -20,6 +20,9 @@ extern const char* const kResearchNotice;
 // The answer given instead of the model's when its confidence is below AnswerOptions::min_confidence.
 extern const char* const kUncertainAnswer;
 
+// `s` without leading and trailing whitespace.
+std::string trim(const std::string& s);
+
 struct AnswerOptions {
   int64_t max_new_tokens = 0;  // 0: the model config's max_new_tokens
   double temperature = 0.0;    // 0: greedy

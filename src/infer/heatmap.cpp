@@ -9,11 +9,6 @@
 namespace medvqa::infer {
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 // Scales a map to max 1 (a map without any positive value stays 0).
 std::vector<float> to_unit_max(const torch::Tensor& map) {
   auto m = map.to(torch::kCPU, torch::kFloat32).clamp_min(0).contiguous();
@@ -59,6 +54,13 @@ Heatmap Explainer::explain(const image::Image& image, const std::string& questio
   h.crop_x = int(std::nearbyint((image.width - h.crop_side) / 2.0));
   h.crop_y = int(std::nearbyint((image.height - h.crop_side) / 2.0));
   return h;
+}
+
+std::optional<Heatmap> Explainer::explain_answer(const image::Image& image, const std::string& question,
+                                                 const Answer& answer, HeatmapMethod method) {
+  const std::string& given = answer.uncertain ? answer.withheld_answer : answer.text;
+  if (trim(given).empty()) return std::nullopt;
+  return explain(image, question, given, method);
 }
 
 Heatmap Explainer::explain_pixels(const torch::Tensor& pixels, const std::string& question, const std::string& answer,

@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,10 @@ class Explainer {
   // The map for `answer` (as the model would generate it) to `question` about `image`.
   Heatmap explain(const image::Image& image, const std::string& question, const std::string& answer,
                   HeatmapMethod method);
-  // The same for a preprocessed image [1,3,S,S] (Answerer::pixels).
+  // The map for the answer `answer` gave, or withheld for its low confidence; none for an empty one.
+  std::optional<Heatmap> explain_answer(const image::Image& image, const std::string& question, const Answer& answer,
+                                        HeatmapMethod method);
+  // The same as explain for a preprocessed image [1,3,S,S] (Answerer::pixels).
   Heatmap explain_pixels(const torch::Tensor& pixels, const std::string& question, const std::string& answer,
                          HeatmapMethod method);
 

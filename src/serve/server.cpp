@@ -151,9 +151,8 @@ struct Server::Impl {
   // Where the model looked for the answer it gave (or withheld); null for an empty answer.
   json heatmap_json(const image::Image& image, const std::string& question, const infer::Answer& a,
                     infer::HeatmapMethod method) {
-    const std::string& given = a.uncertain ? a.withheld_answer : a.text;
-    if (given.find_first_not_of(" \t\r\n") == std::string::npos) return nullptr;
-    return infer::to_json(explainer->explain(image, question, given, method));
+    auto h = explainer->explain_answer(image, question, a, method);
+    return h ? infer::to_json(*h) : json(nullptr);
   }
 
   void handle_answer(const httplib::Request& req, httplib::Response& res) {

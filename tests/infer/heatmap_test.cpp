@@ -66,6 +66,16 @@ TEST(Heatmap, BothMethodsGiveAPatchGridScaledToMaxOne) {
     EXPECT_EQ(j["method"], infer::heatmap_method_name(method));
   }
   EXPECT_THROW(explainer.explain(image, question, "  ", infer::HeatmapMethod::kAttention), Error);
+  // From an Answer: the withheld answer when it was withheld, nothing for an empty one.
+  infer::Answer withheld;
+  withheld.text = infer::kUncertainAnswer;
+  withheld.uncertain = true;
+  withheld.withheld_answer = answer;
+  auto from_answer = explainer.explain_answer(image, question, withheld, infer::HeatmapMethod::kGradCam);
+  ASSERT_TRUE(from_answer);
+  EXPECT_EQ(from_answer->answer, answer);
+  EXPECT_EQ(from_answer->values, explainer.explain(image, question, answer, infer::HeatmapMethod::kGradCam).values);
+  EXPECT_FALSE(explainer.explain_answer(image, question, infer::Answer{}, infer::HeatmapMethod::kGradCam));
   EXPECT_THROW(infer::parse_heatmap_method("saliency"), Error);
   EXPECT_EQ(infer::parse_heatmap_method("gradcam"), infer::HeatmapMethod::kGradCam);
 }
