@@ -15,6 +15,7 @@
 #include "eval/calibration.h"
 #include "eval/compare.h"
 #include "eval/floors.h"
+#include "eval/html_report.h"
 #include "eval/report.h"
 #include "infer/answerer.h"
 #include "infer/evaluate.h"
@@ -37,7 +38,7 @@ struct Options {
   std::string image_control = "real";
   int threads = 0;
   double min_confidence = 0;
-  std::string out, predictions, reliability_diagram;
+  std::string out, predictions, reliability_diagram, html;
 };
 
 std::string utc_now() {
@@ -254,6 +255,10 @@ int run(const Options& o) {
     eval::write_reliability_diagram(report, with_parent_dir(o.reliability_diagram));
     std::cout << "reliability diagram: " << o.reliability_diagram << "\n";
   }
+  if (!o.html.empty()) {
+    eval::write_html_report(report, with_parent_dir(o.html));
+    std::cout << "HTML report: " << o.html << "\n";
+  }
   std::string predictions_path = o.predictions;
   if (predictions_path.empty() && !o.out.empty())
     predictions_path = fs::path(o.out).replace_extension(".predictions.jsonl").string();
@@ -320,6 +325,10 @@ Command add_eval(CLI::App& root) {
   cmd->add_option("--reliability-diagram", o->reliability_diagram,
                   "Write the reliability diagram (accuracy against confidence, 10 bins) here as a PNG");
   cmd->add_option("--out", o->out, "Write the JSON report here");
+  cmd->add_option("--html", o->html,
+                  "Write a self-contained HTML report here: accuracies with intervals, the floors and controls, "
+                  "bars by question type, modality and language, the closed questions' confusion table and the "
+                  "reliability diagram");
   cmd->add_option("--predictions", o->predictions,
                   "Write one JSON line per question here (default: beside --out, as <name>.predictions.jsonl)");
   struct CompareOptions {

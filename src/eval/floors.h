@@ -4,18 +4,11 @@
 #include <string>
 #include <vector>
 
+#include "eval/bootstrap.h"
 #include "eval/metrics.h"
 #include "eval/report.h"
 
 namespace medvqa::eval {
-
-// A 95% percentile-bootstrap interval of a mean (`resamples` draws with replacement of as many
-// values, fixed seed, so a report is reproducible).
-struct Interval {
-  double low = 0, high = 0;
-};
-std::optional<Interval> bootstrap_interval(const std::vector<double>& values, int resamples = 1000,
-                                           uint64_t seed = 0);
 
 // A training question, for the question-only floor.
 struct TrainingQuestion {

@@ -20,6 +20,7 @@ struct Prediction {
   std::string answer_type;    // "CLOSED" or "OPEN" (case and surrounding spaces are ignored)
   std::string question_type;  // content type (VQA-RAD question_type, SLAKE content_type, VQA-Med category)
   std::string language;       // "en", "zh", ...
+  std::string modality;       // of the image, where the dataset says (SLAKE: CT, MRI, X-Ray); else empty
   std::map<std::string, double> closed_probabilities;  // optional: candidate answer -> probability
   // Optional: how likely the model found its answer (infer::Answer::confidence) and, for fitting a
   // temperature, the answer's log-probability at each of calibration_temperatures().

@@ -39,6 +39,8 @@ json scoped_json(const ScopedMean& s) {
   return {{"closed", count_json(s.closed)}, {"open", count_json(s.open)}, {"all", count_json(s.all)}};
 }
 
+json interval_json(const std::optional<Interval>& v) { return v ? json::array({v->low, v->high}) : json(nullptr); }
+
 json recall_json(const Mean& m) { return {{"open", {{"n", m.n}, {"value", value_json(m.value())}}}}; }
 
 json group_json(const GroupScores& g) {
@@ -46,6 +48,7 @@ json group_json(const GroupScores& g) {
           {"n_closed", g.n_closed},
           {"n_open", g.n_open},
           {kExactMatch, scoped_json(g.exact_match)},
+          {"exact_match_interval_95", interval_json(g.exact_match_interval())},
           {kOpenTokenRecall, recall_json(g.open_token_recall)},
           {kNearestCandidate, scoped_json(g.nearest_candidate)}};
 }
@@ -117,7 +120,10 @@ void GroupScores::add(const ScoredPrediction& s) {
   exact_match.add(s.closed, s.exact_match ? 1.0 : 0.0);
   if (s.token_recall) open_token_recall.add(*s.token_recall);
   if (s.nearest_available) nearest_candidate.add(s.closed, s.nearest_correct ? 1.0 : 0.0);
+  exact_match_values.push_back(s.exact_match ? 1.0 : 0.0);
 }
+
+std::optional<Interval> GroupScores::exact_match_interval() const { return bootstrap_interval(exact_match_values); }
 
 Report evaluate(const std::vector<Prediction>& predictions, const std::vector<std::string>& candidate_answers,
                 const ReportMeta& meta) {
@@ -133,6 +139,7 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
     r.by_answer_type[s.closed ? "CLOSED" : "OPEN"].add(s);
     r.by_question_type[group_key(p.question_type)].add(s);
     r.by_language[group_key(p.language)].add(s);
+    r.by_modality[group_key(p.modality)].add(s);
     r.predictions.push_back(std::move(s));
   }
   return r;
@@ -142,12 +149,11 @@ namespace {
 
 // Exact-match bootstrap intervals of all, closed and open questions.
 std::map<std::string, std::optional<Interval>> exact_match_intervals(const Report& r) {
-  std::vector<double> all, closed, open;
-  for (const auto& s : r.predictions) {
-    all.push_back(s.exact_match);
-    (s.closed ? closed : open).push_back(s.exact_match);
-  }
-  return {{"overall", bootstrap_interval(all)}, {"closed", bootstrap_interval(closed)}, {"open", bootstrap_interval(open)}};
+  auto of = [&](const char* type) {
+    auto g = r.by_answer_type.find(type);
+    return g == r.by_answer_type.end() ? std::nullopt : g->second.exact_match_interval();
+  };
+  return {{"overall", r.total.exact_match_interval()}, {"closed", of("CLOSED")}, {"open", of("OPEN")}};
 }
 
 // The confidence section (report.h), null when no prediction has a confidence.
@@ -162,9 +168,7 @@ json confidence_json(const Report& r) {
   for (const auto& s : r.predictions)
     if (!s.input.log_probability_by_temperature.empty())
       curves.push_back({s.input.log_probability_by_temperature, s.exact_match});
-  Mean answered;
-  for (const auto& s : r.predictions)
-    if (s.input.confidence && !s.input.withheld) answered.add(s.exact_match ? 1.0 : 0.0);
+  const Mean answered = answered_exact_match(r);
   json j = {{"temperature", r.meta.temperature},
             {"ece", expected_calibration_error(samples)},
             {"ece_at_temperature_1",
@@ -179,6 +183,17 @@ json confidence_json(const Report& r) {
 }
 
 }  // namespace
+
+bool modality_known(const Report& r) {
+  return !r.by_modality.empty() && !(r.by_modality.size() == 1 && r.by_modality.count(kNoGroup));
+}
+
+Mean answered_exact_match(const Report& r) {
+  Mean answered;
+  for (const auto& s : r.predictions)
+    if (s.input.confidence && !s.input.withheld) answered.add(s.exact_match ? 1.0 : 0.0);
+  return answered;
+}
 
 std::vector<ConfidenceSample> confidence_samples(const Report& r) {
   std::vector<ConfidenceSample> out;
@@ -197,7 +212,7 @@ void write_reliability_diagram(const Report& report, const std::string& path) {
 json report_json(const Report& r) {
   const GroupScores& t = r.total;
   json intervals = json::object();
-  for (const auto& [k, v] : exact_match_intervals(r)) intervals[k] = v ? json::array({v->low, v->high}) : json(nullptr);
+  for (const auto& [k, v] : exact_match_intervals(r)) intervals[k] = interval_json(v);
   json prior = nullptr;
   if (r.question_prior)
     prior = {{"overall", value_json(r.question_prior->all.value())},
@@ -242,7 +257,8 @@ json report_json(const Report& r) {
       {"breakdown",
        {{"answer_type", groups_json(r.by_answer_type)},
         {"question_type", groups_json(r.by_question_type)},
-        {"language", groups_json(r.by_language)}}},
+        {"language", groups_json(r.by_language)},
+        {"modality", groups_json(r.by_modality)}}},
       {"meta",
        {{"dataset", r.meta.dataset},
         {"split_path", r.meta.split_path},
@@ -305,6 +321,7 @@ std::string format_table(const Report& r) {
   };
   section("by question_type", r.by_question_type);
   section("by language", r.by_language);
+  if (modality_known(r)) section("by modality", r.by_modality);
 
   size_t w0 = std::string("group").size();
   for (const auto& row : rows) w0 = std::max(w0, display_width(row.label));

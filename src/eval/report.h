@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "eval/calibration.h"
+#include "eval/bootstrap.h"
 #include "eval/metrics.h"
 
 namespace medvqa::eval {
@@ -36,7 +37,9 @@ struct GroupScores {
   ScopedMean exact_match;
   Mean open_token_recall;        // open questions only, by definition
   ScopedMean nearest_candidate;  // all Means empty when there is no candidate set
+  std::vector<double> exact_match_values;  // 1 or 0 per question, for the group's bootstrap interval
   void add(const ScoredPrediction& s);
+  std::optional<Interval> exact_match_interval() const;  // percentile bootstrap, 95%
 };
 
 // Supplied by the caller, copied into the report as "meta".
@@ -69,6 +72,7 @@ struct Report {
   std::map<std::string, GroupScores> by_answer_type;    // "CLOSED", "OPEN"
   std::map<std::string, GroupScores> by_question_type;  // compound VQA-RAD types stay one group
   std::map<std::string, GroupScores> by_language;
+  std::map<std::string, GroupScores> by_modality;  // "(none)" where the dataset does not say
   std::vector<ScoredPrediction> predictions;  // in input order
   // The question-only floor (eval/floors.h) when training questions were given.
   std::optional<ScopedMean> question_prior;
@@ -97,8 +101,9 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
 //   metrics                    {exact_match, open_token_recall, nearest_candidate}, each with a
 //                              description and {closed, open, all} -> {n, correct?, value}
 //                              (open_token_recall: open only),
-//   breakdown                  {answer_type, question_type, language} -> group -> {n, n_closed,
-//                              n_open, exact_match, open_token_recall, nearest_candidate},
+//   breakdown                  {answer_type, question_type, language, modality} -> group -> {n,
+//                              n_closed, n_open, exact_match, exact_match_interval_95 ([low, high]),
+//                              open_token_recall, nearest_candidate},
 //   meta                       {dataset, split_path, model_path, date, languages, selection,
 //                              image_control}.
 nlohmann::ordered_json report_json(const Report& report);
@@ -111,7 +116,8 @@ nlohmann::ordered_json report_json(const Report& report);
 nlohmann::ordered_json prediction_json(const ScoredPrediction& s);
 
 // A fixed-width table for stdout: group, n, exact_match, open_token_recall, nearest_candidate, as
-// percentages; rows all/closed/open, then the question_type and language breakdowns (the
+// percentages; rows all/closed/open, then the question_type, language and (when the dataset says)
+// modality breakdowns (the
 // answer_type breakdown is the closed/open rows). Widths count East Asian wide characters as 2.
 std::string format_table(const Report& report);
 
@@ -119,6 +125,11 @@ std::string format_table(const Report& report);
 // temperature (what the confidence section bins), and the reliability diagram of those as a PNG.
 std::vector<ConfidenceSample> confidence_samples(const Report& report);
 void write_reliability_diagram(const Report& report, const std::string& path);
+
+// Whether the dataset said the images' modality (else every question is in the group "(none)").
+bool modality_known(const Report& report);
+// Exact match of the answers given (with a confidence, not withheld): what --min-confidence keeps.
+Mean answered_exact_match(const Report& report);
 
 // Write the JSON report / the JSONL predictions atomically (io::write_file_atomically).
 void write_report(const Report& report, const std::string& path);

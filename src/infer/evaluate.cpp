@@ -60,6 +60,8 @@ eval::Prediction to_prediction(const data::VqaExample& example, Answer answer) {
   p.answer_type = example.answer_type.empty() ? "OPEN" : example.answer_type;
   p.question_type = example.question_type;
   p.language = example.language;
+  for (const auto& [key, value] : example.image_attributes)
+    if (key == "modality") p.modality = value;
   return p;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 
 #include "testing/testing.h"
 
@@ -18,6 +19,11 @@ using testing::Run;
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 size_t count_lines(const std::string& path) {
@@ -105,14 +111,20 @@ TEST_F(EvalCli, ReportsIntervalsTheQuestionPriorAndImageControls) {
 }
 
 // --controls: the blank- and shuffled-image accuracies of one command equal the separate control
-// runs, their predictions land beside the real ones, and `eval compare` pairs real with blank.
+// runs, their predictions land beside the real ones (and in the --html page), and `eval compare`
+// pairs real with blank.
 TEST_F(EvalCli, ControlsInOneCommandEqualTheSeparateRunsAndCompareWithTheRealOnes) {
   const std::string common = "eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
                              " --limit 12";
   const std::string out = tmp_.file("all/real.json");
-  auto r = medvqa(common + " --controls --out " + out, /*stderr_too=*/false);
+  const std::string html = tmp_.file("all/real.html");
+  auto r = medvqa(common + " --controls --out " + out + " --html " + html, /*stderr_too=*/false);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("control, a blank gray image for every question: all"), std::string::npos) << r.output;
+  const std::string page = slurp(html);
+  for (const char* part : {"blank gray images</text>", "shuffled images</text>", "no image tokens</text>",
+                           "<h2>By modality</h2>", "reference \\ answer", "<svg class=\"reliability\""})
+    EXPECT_NE(page.find(part), std::string::npos) << part;
   EXPECT_NE(r.output.find("control, no image tokens (the question alone) for every question: all"), std::string::npos)
       << r.output;
   const auto j = read_json(out);

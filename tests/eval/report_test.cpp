@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "io/error.h"
+#include "make_prediction.h"
 #include "testing/testing.h"
 
 namespace medvqa::eval {
@@ -28,15 +29,7 @@ size_t entries_in(const std::string& dir) {
 
 Prediction make(const std::string& id, const std::string& type, const std::string& answer,
                 const std::string& prediction, const std::string& question_type, const std::string& language) {
-  Prediction p;
-  p.id = id;
-  p.question = "question " + id;
-  p.answer_type = type;
-  p.answer = answer;
-  p.prediction = prediction;
-  p.question_type = question_type;
-  p.language = language;
-  return p;
+  return make_prediction(id, type, answer, prediction, question_type, language);
 }
 
 const std::vector<std::string> kCandidates = {"Yes", "no", "left lung", "right lung", "heart",
