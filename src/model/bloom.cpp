@@ -46,7 +46,17 @@ torch::Tensor alibi_slopes(int64_t n_head) {
   return torch::tensor(slopes, torch::kFloat32);
 }
 
-BloomAttentionImpl::BloomAttentionImpl(const BloomConfig& c) : n_head_(c.n_head), head_dim_(c.head_dim()) {
+namespace {
+
+// transformers' dropout_add: the branch's output dropped out (training only), plus the residual.
+torch::Tensor dropout_add(const torch::Tensor& x, const torch::Tensor& residual, double p, bool training) {
+  return (training && p > 0 ? torch::dropout(x, p, /*train=*/true) : x) + residual;
+}
+
+}  // namespace
+
+BloomAttentionImpl::BloomAttentionImpl(const BloomConfig& c)
+    : n_head_(c.n_head), head_dim_(c.head_dim()), hidden_dropout_(c.hidden_dropout) {
   query_key_value = register_module("query_key_value", Linear(c.hidden_size, 3 * c.hidden_size));
   dense = register_module("dense", Linear(c.hidden_size, c.hidden_size));
 }
@@ -78,16 +88,17 @@ torch::Tensor BloomAttentionImpl::forward(const torch::Tensor& x, const torch::T
   scores = scores.masked_fill(masked, lowest_value(scores));
   auto probs = torch::softmax(scores, -1, torch::kFloat32).to(x.scalar_type());
   auto context = T == 1 ? (probs.transpose(2, 3) * v).sum(2, /*keepdim=*/true) : torch::matmul(probs, v);
-  return dense(context.transpose(1, 2).reshape({B, T, n_head_ * head_dim_})) + residual;
+  return dropout_add(dense(context.transpose(1, 2).reshape({B, T, n_head_ * head_dim_})), residual, hidden_dropout_,
+                     is_training());
 }
 
-BloomMLPImpl::BloomMLPImpl(const BloomConfig& c) {
+BloomMLPImpl::BloomMLPImpl(const BloomConfig& c) : hidden_dropout_(c.hidden_dropout) {
   dense_h_to_4h = register_module("dense_h_to_4h", Linear(c.hidden_size, 4 * c.hidden_size));
   dense_4h_to_h = register_module("dense_4h_to_h", Linear(4 * c.hidden_size, c.hidden_size));
 }
 
 torch::Tensor BloomMLPImpl::forward(const torch::Tensor& x, const torch::Tensor& residual) {
-  return dense_4h_to_h(bloom_gelu(dense_h_to_4h(x))) + residual;
+  return dropout_add(dense_4h_to_h(bloom_gelu(dense_h_to_4h(x))), residual, hidden_dropout_, is_training());
 }
 
 BloomBlockImpl::BloomBlockImpl(const BloomConfig& c)

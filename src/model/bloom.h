@@ -40,6 +40,7 @@ class BloomAttentionImpl : public torch::nn::Module {
 
  private:
   int64_t n_head_, head_dim_;
+  double hidden_dropout_;
 };
 TORCH_MODULE(BloomAttention);
 
@@ -48,6 +49,9 @@ class BloomMLPImpl : public torch::nn::Module {
   explicit BloomMLPImpl(const BloomConfig& config);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
   Linear dense_h_to_4h{nullptr}, dense_4h_to_h{nullptr};
+
+ private:
+  double hidden_dropout_;
 };
 TORCH_MODULE(BloomMLP);
 

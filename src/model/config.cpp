@@ -59,6 +59,9 @@ BloomConfig BloomConfig::from_json(const json& j) {
   c.layer_norm_epsilon = field(j, {"layer_norm_epsilon"}, c.layer_norm_epsilon);
   c.apply_residual_connection_post_layernorm =
       field(j, {"apply_residual_connection_post_layernorm"}, c.apply_residual_connection_post_layernorm);
+  c.hidden_dropout = field(j, {"hidden_dropout"}, c.hidden_dropout);
+  if (!(c.hidden_dropout >= 0 && c.hidden_dropout < 1))
+    throw Error("BLOOM config: hidden_dropout must be in [0, 1), not " + std::to_string(c.hidden_dropout));
   c.bos_token_id = field(j, {"bos_token_id"}, c.bos_token_id);
   c.eos_token_id = field(j, {"eos_token_id"}, c.eos_token_id);
   c.pad_token_id = field(j, {"pad_token_id"}, c.pad_token_id);
@@ -83,6 +86,7 @@ json BloomConfig::to_json() const {
           {"n_head", n_head},
           {"layer_norm_epsilon", layer_norm_epsilon},
           {"apply_residual_connection_post_layernorm", apply_residual_connection_post_layernorm},
+          {"hidden_dropout", hidden_dropout},
           {"bos_token_id", bos_token_id},
           {"eos_token_id", eos_token_id},
           {"pad_token_id", pad_token_id},

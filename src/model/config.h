@@ -20,6 +20,9 @@ struct BloomConfig {
   int64_t n_head = 8;  // alias num_attention_heads
   double layer_norm_epsilon = 1e-5;
   bool apply_residual_connection_post_layernorm = false;
+  // transformers' hidden_dropout: each block's attention and MLP output dropped out before its
+  // residual is added, in training only (a regulariser for fine-tuning on a few thousand questions).
+  double hidden_dropout = 0.0;
   int64_t bos_token_id = 1;
   int64_t eos_token_id = 2;
   int64_t pad_token_id = 3;
