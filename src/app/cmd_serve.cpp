@@ -41,6 +41,9 @@ Command add_serve(CLI::App& root) {
   cmd->add_option("--max-pixels", o->server.max_pixels, "Largest image in pixels (default 40 million)");
   cmd->add_flag("--no-heatmaps", o->no_heatmaps,
                "Refuse heat map requests, and do not load the second, unpacked copy of the model they need");
+  cmd->add_option("--image-cache", o->server.image_cache_entries,
+                  "Encodings of recent images kept, by content, so that a follow-up question about one skips the "
+                  "vision tower and the Q-Former (default 64, about 16 KB each for the shipped model; 0: none)");
   cmd->add_option("--web", o->web, "The web page's folder (default: the project's web/)");
   add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads for the model (default: all cores)");

@@ -1,9 +1,11 @@
 #include "infer/answerer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <unordered_map>
 
 #include "data/closed.h"
 #include "io/error.h"
@@ -73,15 +75,27 @@ Answerer::Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::str
   preprocess_.std = v.std;
 }
 
-std::string Answerer::prompt(const std::string& question) const {
-  std::string q = trim(question);
-  if (q.empty()) throw Error("the question is empty");
-  if (q.size() > kMaxQuestionBytes)
-    throw Error("the question is " + std::to_string(q.size()) + " bytes long; the limit is " +
-                std::to_string(kMaxQuestionBytes));
-  std::string p = model_->config.prompt_template;
-  p.replace(p.find("{question}"), std::string("{question}").size(), q);
-  return p;
+std::string Answerer::prompt(const std::string& question, const std::vector<Turn>& history) const {
+  auto in_template = [&](const std::string& question, const std::string& what) {
+    std::string q = trim(question);
+    if (q.empty()) throw Error(what + " is empty");
+    if (q.size() > kMaxQuestionBytes)
+      throw Error(what + " is " + std::to_string(q.size()) + " bytes long; the limit is " +
+                  std::to_string(kMaxQuestionBytes));
+    std::string p = model_->config.prompt_template;
+    p.replace(p.find("{question}"), std::string("{question}").size(), q);
+    return p;
+  };
+  std::string conversation;
+  for (size_t i = 0; i < history.size(); ++i)
+    conversation += in_template(history[i].question, "earlier question " + std::to_string(i + 1)) + " " +
+                    trim(history[i].answer) + " ";
+  conversation += in_template(question, "the question");
+  if (conversation.size() > kMaxConversationBytes)
+    throw Error("the conversation is " + std::to_string(conversation.size()) + " bytes long with its " +
+                std::to_string(history.size()) + " earlier turns; the limit is " +
+                std::to_string(kMaxConversationBytes));
+  return conversation;
 }
 
 std::pair<torch::Tensor, torch::Tensor> Answerer::encode_prompts(const std::vector<std::string>& prompts) const {
@@ -107,37 +121,88 @@ torch::Tensor Answerer::pixels(const std::vector<image::Image>& images) const {
   return image::preprocess_batch(images, preprocess_).to(device_, model_->query_tokens.scalar_type());
 }
 
+std::vector<std::string> Answerer::prompts(const std::vector<std::string>& questions,
+                                           const std::vector<std::vector<Turn>>& histories) const {
+  if (!histories.empty() && histories.size() != questions.size())
+    throw Error(std::to_string(histories.size()) + " histories for " + std::to_string(questions.size()) + " questions");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < questions.size(); ++i)
+    out.push_back(histories.empty() ? prompt(questions[i]) : prompt(questions[i], histories[i]));
+  return out;
+}
+
 std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                                     const AnswerOptions& options) {
+                                     const AnswerOptions& options, const std::vector<std::vector<Turn>>& histories) {
   if (images.size() != questions.size())
     throw Error("got " + std::to_string(images.size()) + " images for " + std::to_string(questions.size()) +
                 " questions");
   if (images.empty()) return {};
+  if (image_cache_.capacity() == 0 || options.without_image) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto batch = pixels(images);
+    const double preprocess_seconds = seconds_since(t0);
+    auto answers = answer_pixels(batch, questions, options, histories);
+    for (auto& a : answers) a.image_seconds += preprocess_seconds;
+    return answers;
+  }
+  // With the cache: only the images it does not hold are preprocessed and encoded, once each.
+  const auto prompted = prompts(questions, histories);
+  torch::InferenceMode inference;
   auto t0 = std::chrono::steady_clock::now();
-  auto batch = pixels(images);
-  const double preprocess_seconds = seconds_since(t0);
-  auto answers = answer_pixels(batch, questions, options);
-  for (auto& a : answers) a.image_seconds += preprocess_seconds;
+  // Every row this batch needs, held here: a batch of more distinct images than the cache holds
+  // evicts some of its own.
+  std::vector<uint64_t> keys;
+  std::vector<bool> cached;
+  std::unordered_map<uint64_t, torch::Tensor> rows_by_key;
+  std::vector<image::Image> missing;
+  std::vector<uint64_t> missing_keys;
+  for (const auto& image : images) {
+    keys.push_back(content_hash(image));
+    auto hit = image_cache_.find(keys.back());
+    cached.push_back(hit.has_value());
+    if (hit) {
+      rows_by_key[keys.back()] = *hit;
+    } else if (std::find(missing_keys.begin(), missing_keys.end(), keys.back()) == missing_keys.end()) {
+      missing.push_back(image);
+      missing_keys.push_back(keys.back());
+    }
+  }
+  if (!missing.empty()) {
+    auto encoded = model_->image_prefix(pixels(missing));
+    for (size_t i = 0; i < missing.size(); ++i) {
+      rows_by_key[missing_keys[i]] = encoded[int64_t(i)].unsqueeze(0).clone();
+      image_cache_.insert(missing_keys[i], rows_by_key[missing_keys[i]]);
+    }
+  }
+  std::vector<torch::Tensor> rows;
+  for (auto key : keys) rows.push_back(rows_by_key.at(key));
+  auto answers = answer_prefix(torch::cat(rows, 0), seconds_since(t0), questions, prompted, options);
+  for (size_t i = 0; i < answers.size(); ++i) answers[i].image_cached = cached[i];
   return answers;
 }
 
 std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, const std::vector<std::string>& questions,
-                                            const AnswerOptions& options) {
+                                            const AnswerOptions& options,
+                                            const std::vector<std::vector<Turn>>& histories) {
   if (pixel_batch.dim() != 4 || pixel_batch.size(0) != int64_t(questions.size()))
     throw Error("answer_pixels: expected pixels [" + std::to_string(questions.size()) + ",3,S,S] for " +
                 std::to_string(questions.size()) + " questions, got " + c10::str(pixel_batch.sizes()));
   if (questions.empty()) return {};
+  const auto prompted = prompts(questions, histories);
   torch::InferenceMode inference;
-  std::vector<std::string> prompts;
-  for (const auto& q : questions) prompts.push_back(prompt(q));
-  auto [ids, mask] = encode_prompts(prompts);
-
   auto t0 = std::chrono::steady_clock::now();
   auto prefix = options.without_image
                     ? torch::zeros({pixel_batch.size(0), 0, model_->config.text.hidden_size},
                                    torch::TensorOptions().device(device_).dtype(model_->query_tokens.scalar_type()))
                     : model_->image_prefix(pixel_batch.to(device_, model_->query_tokens.scalar_type()));
-  double image_seconds = seconds_since(t0);
+  return answer_prefix(prefix, seconds_since(t0), questions, prompted, options);
+}
+
+std::vector<Answer> Answerer::answer_prefix(const torch::Tensor& prefix, double image_seconds,
+                                            const std::vector<std::string>& questions,
+                                            const std::vector<std::string>& prompts, const AnswerOptions& options) {
+  torch::InferenceMode inference;
+  auto [ids, mask] = encode_prompts(prompts);
 
   auto t1 = std::chrono::steady_clock::now();
   auto [embeds, full_mask] = model_->language_inputs(prefix, ids.to(device_), mask.to(device_));

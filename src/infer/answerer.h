@@ -9,6 +9,7 @@
 #include "eval/calibration.h"
 #include "image/image.h"
 #include "image/preprocess.h"
+#include "infer/image_cache.h"
 #include "model/medvqa_model.h"
 #include "text/tokenizer.h"
 
@@ -19,6 +20,11 @@ namespace medvqa::infer {
 extern const char* const kResearchNotice;
 // The answer given instead of the model's when its confidence is below AnswerOptions::min_confidence.
 extern const char* const kUncertainAnswer;
+
+// An earlier question about the same image and the answer it got (a chat's follow-up context).
+struct Turn {
+  std::string question, answer;
+};
 
 // `s` without leading and trailing whitespace.
 std::string trim(const std::string& s);
@@ -51,6 +57,7 @@ struct Answer {
   int64_t prompt_tokens = 0;      // image queries + prompt tokens
   int64_t completion_tokens = 0;  // generated tokens, EOS excluded
   double image_seconds = 0;       // preprocessing + vision tower + Q-Former
+  bool image_cached = false;      // the image's encoding came from the answerer's image cache
   double generate_seconds = 0;
   // Closed questions: each candidate answer with its probability under the model (normalized over
   // the candidates). Empty for open questions.
@@ -79,17 +86,23 @@ class Answerer {
   Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::string model_dir, torch::Device device,
            eval::Calibration calibration = {});
 
-  // One batch: images[i] with questions[i]. Prompts are left-padded so they end together.
+  // One batch: images[i] with questions[i], after the earlier turns histories[i] when given (empty:
+  // none for any). Prompts are left-padded so they end together.
   std::vector<Answer> answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                             const AnswerOptions& options = {});
+                             const AnswerOptions& options = {},
+                             const std::vector<std::vector<Turn>>& histories = {});
   Answer answer(const image::Image& image, const std::string& question, const AnswerOptions& options = {});
   // The same for images already preprocessed: `pixels` [B,3,S,S] normalized as pixels() makes
   // them (the training loop's validation answers through here from its decoded image cache).
   std::vector<Answer> answer_pixels(const torch::Tensor& pixels, const std::vector<std::string>& questions,
-                                    const AnswerOptions& options = {});
+                                    const AnswerOptions& options = {},
+                                    const std::vector<std::vector<Turn>>& histories = {});
 
-  // The prompt for a question, from the config's template. Throws on an empty or overlong question.
-  std::string prompt(const std::string& question) const;
+  // The prompt for a question, from the config's template; after earlier turns, each of them in
+  // the template followed by its answer, then the question's ("Question: Which organ? Answer:
+  // liver Question: Is it enlarged? Answer:"). Throws on an empty or overlong question, and on a
+  // conversation longer than kMaxConversationBytes.
+  std::string prompt(const std::string& question, const std::vector<Turn>& history = {}) const;
   // [B,T] ids and mask of left-padded prompts.
   std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::vector<std::string>& prompts) const;
   torch::Tensor pixels(const std::vector<image::Image>& images) const;
@@ -113,10 +126,23 @@ class Answerer {
   torch::Device device() const { return device_; }
   torch::Dtype compute_dtype() const { return model_->query_tokens.scalar_type(); }
   const eval::Calibration& calibration() const { return calibration_; }
+  // Keep the encodings of the last `entries` distinct images (0, the default: none), so that
+  // answer() with an image seen before skips the vision tower and the Q-Former (follow-ups).
+  void set_image_cache(size_t entries) { image_cache_ = ImagePrefixCache(entries); }
+  const ImagePrefixCache& image_cache() const { return image_cache_; }
 
   static constexpr size_t kMaxQuestionBytes = 2000;
+  static constexpr size_t kMaxConversationBytes = 8000;
 
  private:
+  // Each question's prompt (prompt()), after its earlier turns when histories are given.
+  std::vector<std::string> prompts(const std::vector<std::string>& questions,
+                                   const std::vector<std::vector<Turn>>& histories) const;
+  // Generation and scoring for a batch whose image prefixes [B,Q,H] are already computed.
+  std::vector<Answer> answer_prefix(const torch::Tensor& prefix, double image_seconds,
+                                    const std::vector<std::string>& questions, const std::vector<std::string>& prompts,
+                                    const AnswerOptions& options);
+
   // Candidate rows (one answer continuing one prompt) per language-model pass.
   static constexpr size_t kCandidateRowsPerPass = 512;
 
@@ -133,6 +159,7 @@ class Answerer {
   torch::Device device_;
   eval::Calibration calibration_;
   image::PreprocessConfig preprocess_;
+  ImagePrefixCache image_cache_;
 };
 
 }  // namespace medvqa::infer

@@ -24,8 +24,11 @@ struct QueueFull : Error {
 // tower, the Q-Former and every decoding step run once for all of them.
 class Batcher {
  public:
-  using RunBatch = std::function<std::vector<infer::Answer>(
-      const std::vector<image::Image>&, const std::vector<std::string>&, const infer::AnswerOptions&)>;
+  // images, questions, each question's earlier turns, the batch's options.
+  using RunBatch = std::function<std::vector<infer::Answer>(const std::vector<image::Image>&,
+                                                            const std::vector<std::string>&,
+                                                            const std::vector<std::vector<infer::Turn>>&,
+                                                            const infer::AnswerOptions&)>;
   struct Options {
     size_t max_batch = 8;  // 1: no batching
     std::chrono::milliseconds max_wait{10};
@@ -40,7 +43,8 @@ class Batcher {
   Batcher(RunBatch run, Options options);
   ~Batcher();  // finishes every queued request, then stops
 
-  std::future<Result> submit(image::Image image, std::string question, infer::AnswerOptions options);
+  std::future<Result> submit(image::Image image, std::string question, infer::AnswerOptions options,
+                             std::vector<infer::Turn> history = {});
   size_t queued() const;
 
  private:
@@ -48,6 +52,7 @@ class Batcher {
     image::Image image;
     std::string question;
     infer::AnswerOptions options;
+    std::vector<infer::Turn> history;
     std::promise<Result> promise;
     std::chrono::steady_clock::time_point submitted;
   };

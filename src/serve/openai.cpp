@@ -1,5 +1,7 @@
 #include "serve/openai.h"
 
+#include <optional>
+
 #include "serve/base64.h"
 
 namespace medvqa::serve {
@@ -79,17 +81,34 @@ ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
   if (!messages.is_array() || messages.empty()) wrong_type("messages", "a non-empty array");
   ChatRequest r;
   bool has_user = false;
+  // A user message answered by the next assistant message becomes an earlier turn; the last user
+  // message is the question. System messages carry nothing the model reads.
+  std::optional<std::string> unanswered;
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
     const std::string where = "messages[" + std::to_string(i) + "]";
     if (!m.is_object()) wrong_type(where, "an object");
     if (!m.contains("role") || !m["role"].is_string()) wrong_type(where + ".role", "a string");
-    if (m["role"] != "user") continue;  // system and assistant turns carry no image or question
+    const std::string role = m["role"].get<std::string>();
+    if (role != "user" && role != "assistant") continue;
     if (!m.contains("content")) throw RequestError(400, where + ".content is required", where + ".content");
+    if (role == "assistant") {
+      std::string answer;
+      std::vector<uint8_t> no_image;
+      read_content(m["content"], where, answer, no_image);
+      if (unanswered) r.history.push_back({*unanswered, answer});
+      unanswered.reset();
+      continue;
+    }
     read_content(m["content"], where, r.question, r.image);
+    unanswered = r.question;
     has_user = true;
   }
   if (!has_user) throw RequestError(400, "'messages' holds no user message", "messages");
+  // The question is the last user message; a turn that answered it (an assistant message after
+  // it) is not a question to answer again.
+  if (!unanswered) throw RequestError(400, "the last user message is already answered: end 'messages' with the "
+                                           "question to answer", "messages");
   if (r.image.empty())
     throw RequestError(400, "no image: add an image_url part (a data: URI) to a user message", "messages",
                        "missing_image");

@@ -24,6 +24,8 @@ nlohmann::json error_body(const std::string& message, const std::string& type, c
 
 struct ChatRequest {
   std::string question;        // the text of the last user message
+  // The conversation before it: each earlier user message with the assistant message that answered it.
+  std::vector<infer::Turn> history;
   std::vector<uint8_t> image;  // bytes of the last image_url part (a data: URI)
   int64_t max_tokens = 0;      // 0: the model's default
   double temperature = 0;

@@ -83,6 +83,7 @@ json timings_json(const Batcher::Result& r, Clock::time_point start) {
   return {{"total_ms", ms_since(start)},
           {"queue_ms", r.queue_seconds * 1e3},
           {"image_ms", r.answer.image_seconds * 1e3},
+          {"image_cached", r.answer.image_cached},
           {"generate_ms", r.answer.generate_seconds * 1e3},
           {"batch_size", r.batch_size}};
 }
@@ -124,17 +125,19 @@ struct Server::Impl {
         explainer(e),
         options(std::move(o)),
         batcher([this](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                       const infer::AnswerOptions& ao) { return answerer.answer(images, questions, ao); },
+                       const std::vector<std::vector<infer::Turn>>& histories,
+                       const infer::AnswerOptions& ao) { return answerer.answer(images, questions, ao, histories); },
                 options.batching) {}
 
   // Checks everything a request can get wrong before it takes a place in the queue.
-  Batcher::Result answer(image::Image image, const std::string& question, const infer::AnswerOptions& ao) {
+  Batcher::Result answer(image::Image image, const std::string& question, const infer::AnswerOptions& ao,
+                         std::vector<infer::Turn> history = {}) {
     try {
-      answerer.prompt(question);
+      answerer.prompt(question, history);
     } catch (const Error& e) {
-      throw RequestError(400, e.what(), "question", "invalid_question");
+      throw RequestError(400, e.what(), history.empty() ? "question" : "messages", "invalid_question");
     }
-    return batcher.submit(std::move(image), question, ao).get();
+    return batcher.submit(std::move(image), question, ao, std::move(history)).get();
   }
 
   // The heat map method a request asks for ("" or absent: none), checked before any work is done.
@@ -213,7 +216,7 @@ struct Server::Impl {
     ao.max_new_tokens = chat.max_tokens;
     ao.temperature = chat.temperature;
     ao.min_confidence = chat.min_confidence;
-    auto r = answer(method ? image : std::move(image), chat.question, ao);
+    auto r = answer(method ? image : std::move(image), chat.question, ao, chat.history);
 
     Completion c;
     c.id = completion_id();
@@ -316,6 +319,7 @@ struct Server::Impl {
 
 Server::Server(infer::Answerer& answerer, ServerOptions options, infer::Explainer* explainer)
     : impl_(std::make_unique<Impl>(answerer, std::move(options), explainer)) {
+  answerer.set_image_cache(impl_->options.image_cache_entries);
   impl_->routes();
 }
 

@@ -19,6 +19,7 @@ struct ServerOptions {
   uint64_t max_pixels = 40'000'000;
   int64_t max_tokens_limit = 256;
   int http_threads = 64;          // concurrent connections being read or waiting for an answer
+  size_t image_cache_entries = 64;  // encodings of recent images kept for follow-ups (0: none)
   Batcher::Options batching;
 };
 

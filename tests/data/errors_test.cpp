@@ -13,15 +13,7 @@ namespace {
 using test_files::touch_images;
 using test_files::write_file;
 
-// The message of the Error `f` throws, or a note that it threw none.
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 #define EXPECT_ERROR(call, fragment)                                                         \
   do {                                                                                       \

@@ -15,14 +15,7 @@ namespace fs = std::filesystem;
 using test_files::touch_images;
 using test_files::write_file;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing::error_of;
 
 TEST(PmcVqa, ReadsQuotedRowsAndChoices) {
   medvqa::testing::TempDir tmp;

@@ -24,17 +24,20 @@ TEST(Batcher, RequestsArrivingTogetherShareABatch) {
   std::vector<std::future<Batcher::Result>> futures;
   {
     Batcher b([&](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                  const infer::AnswerOptions&) {
+                  const std::vector<std::vector<infer::Turn>>& histories, const infer::AnswerOptions&) {
       sizes.push_back(images.size());
       std::vector<infer::Answer> answers(questions.size());
-      for (size_t i = 0; i < questions.size(); ++i) answers[i].text = "re: " + questions[i];
+      for (size_t i = 0; i < questions.size(); ++i)
+        answers[i].text = "re: " + questions[i] + (histories[i].empty() ? "" : " after " + histories[i][0].answer);
       return answers;
     }, o);
-    for (int i = 0; i < 4; ++i) futures.push_back(b.submit(pixel(), "q" + std::to_string(i), {}));
+    for (int i = 0; i < 3; ++i) futures.push_back(b.submit(pixel(), "q" + std::to_string(i), {}));
+    futures.push_back(b.submit(pixel(), "q3", {}, {{"Which organ?", "liver"}}));  // a follow-up, same batch
     infer::AnswerOptions longer;
     longer.max_new_tokens = 3;  // different decoding options: a batch of its own
     futures.push_back(b.submit(pixel(), "q4", longer));
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(futures[size_t(i)].get().answer.text, "re: q" + std::to_string(i));
+    for (int i = 0; i < 5; ++i)
+      EXPECT_EQ(futures[size_t(i)].get().answer.text, "re: q" + std::to_string(i) + (i == 3 ? " after liver" : ""));
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{4, 1}));
 }
@@ -47,6 +50,7 @@ TEST(Batcher, AFullQueueRefusesAndFailuresReachEveryRequest) {
   o.max_batch = 1;
   o.capacity = 1;
   Batcher b([&, first = true](const std::vector<image::Image>&, const std::vector<std::string>& q,
+                              const std::vector<std::vector<infer::Turn>>&,
                               const infer::AnswerOptions&) mutable -> std::vector<infer::Answer> {
     if (first) {
       first = false;

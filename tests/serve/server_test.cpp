@@ -127,6 +127,45 @@ TEST(Server, ChatCompletionAnswersAsTheModelDoes) {
   EXPECT_EQ(w["medvqa"]["withheld_answer"], j["choices"][0]["message"]["content"]);
 }
 
+// A follow-up: the earlier turn goes into the prompt in the model's template, so the answer is
+// the model's answer to that conversation, not to the last question alone.
+TEST(Server, FollowUpQuestionsAreAnsweredInContext) {
+  Running s;
+  auto c = s.client();
+  const std::string image = images()[0];
+  auto body = chat_body("Which organ is shown?", data_uri(read_bytes(image)));
+  auto first = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  const auto f = json::parse(first->body);
+  const std::string answer = f["choices"][0]["message"]["content"];
+  body["messages"].push_back({{"role", "assistant"}, {"content", answer}});
+  body["messages"].push_back({{"role", "user"}, {"content", "Is it enlarged?"}});
+  auto second = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->status, 200) << second->body;
+  const auto j = json::parse(second->body);
+  const std::vector<infer::Turn> history = {{"Which organ is shown?", answer}};
+  auto answerer = tiny_answerer();
+  infer::AnswerOptions o;
+  o.max_new_tokens = 6;
+  const auto direct = answerer.answer({image::load_image(image)}, {"Is it enlarged?"}, o, {history});
+  EXPECT_EQ(j["choices"][0]["message"]["content"], direct.at(0).text);
+  EXPECT_EQ(j["usage"]["prompt_tokens"], direct.at(0).prompt_tokens);
+  const int64_t alone = answerer.answer(image::load_image(image), "Is it enlarged?", o).prompt_tokens;
+  EXPECT_GT(j["usage"]["prompt_tokens"].get<int64_t>(), alone);
+  // The image was encoded for the first question and comes from the cache for the follow-up.
+  EXPECT_FALSE(f["medvqa"]["timings"]["image_cached"].get<bool>());
+  EXPECT_TRUE(j["medvqa"]["timings"]["image_cached"].get<bool>());
+
+  // A conversation that ends with its answer has no question left.
+  body["messages"].push_back({{"role", "assistant"}, {"content", "no"}});
+  auto answered = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(answered);
+  EXPECT_EQ(answered->status, 400);
+  EXPECT_NE(answered->body.find("already answered"), std::string::npos) << answered->body;
+}
+
 TEST(Server, StreamedEventsCarryTheSameAnswer) {
   Running s;
   auto c = s.client();

@@ -1,5 +1,7 @@
 #include "testing/testing.h"
 
+#include "io/error.h"
+
 #include <sys/wait.h>
 
 #include <array>
@@ -11,6 +13,15 @@
 #include <sstream>
 
 namespace medvqa::testing {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
 namespace fs = std::filesystem;
 
 namespace {

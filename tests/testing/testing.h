@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ Run medvqa(const std::string& args, bool stderr_too = true);
 // Subdirectories of `dir` that contain `marker` (e.g. every bloom model dir holding config.json),
 // sorted, so tests discover cases from the files instead of hard-coding them.
 std::vector<std::string> subdirs_with(const std::string& dir, const std::string& marker);
+
+// The message of the medvqa::Error `f` throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 // A fresh temporary directory, removed when the object dies.
 class TempDir {

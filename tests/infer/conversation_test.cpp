@@ -1,0 +1,94 @@
+// Follow-up questions: earlier turns go into the prompt in the model's template.
+#include <gtest/gtest.h>
+
+#include "io/error.h"
+#include "testing/tiny_answerer.h"
+
+namespace medvqa {
+namespace {
+
+image::Image test_image() { return image::load_image(testing::data_root() + "/slake/imgs/xmlab1/source.jpg"); }
+
+using testing::error_of;
+
+TEST(Conversation, EarlierTurnsPrecedeTheQuestionInTheTemplate) {
+  auto answerer = testing::tiny_answerer(0.02, 7);
+  EXPECT_EQ(answerer.prompt("Is it enlarged?", {{"Which organ?", " liver\n"}, {"Which side?", "left"}}),
+            answerer.prompt("Which organ?") + " liver " + answerer.prompt("Which side?") + " left " +
+                answerer.prompt("Is it enlarged?"));
+  EXPECT_EQ(answerer.prompt("Is it enlarged?", {}), answerer.prompt("Is it enlarged?"));
+  EXPECT_NE(error_of([&] { answerer.prompt("Is it enlarged?", {{" ", "liver"}}); }).find("earlier question 1 is empty"),
+            std::string::npos);
+  const std::vector<infer::Turn> long_history(5, {std::string(1900, 'a'), "yes"});
+  EXPECT_NE(error_of([&] { answerer.prompt("Is it enlarged?", long_history); }).find("the conversation is"),
+            std::string::npos);
+}
+
+TEST(Conversation, EachRowOfABatchIsAnsweredAsItsConversationAlone) {
+  auto answerer = testing::tiny_answerer(0.5, 11);
+  const auto image = test_image();
+  infer::AnswerOptions o;
+  o.max_new_tokens = 5;
+  const std::vector<infer::Turn> history = {{"Which organ is shown?", "lung"}};
+  const auto batch = answerer.answer({image, image}, {"Is it normal?", "Is it normal?"}, o, {{}, history});
+  const std::vector<image::Image> one = {image};
+  const std::vector<std::string> question = {"Is it normal?"};
+  const auto alone = answerer.answer(one, question, o);
+  const auto followed = answerer.answer(one, question, o, {history});
+  EXPECT_EQ(batch[0].text, alone[0].text);
+  EXPECT_EQ(batch[1].text, followed[0].text);
+  EXPECT_EQ(batch[1].prompt_tokens, followed[0].prompt_tokens);
+  EXPECT_GT(followed[0].prompt_tokens, alone[0].prompt_tokens);
+  EXPECT_NEAR(batch[1].confidence, followed[0].confidence, 1e-4);
+  EXPECT_THROW(answerer.answer({image, image}, {"Is it normal?", "Is it normal?"}, o, {history}), Error);
+}
+
+TEST(ImagePrefixCache, KeepsTheMostRecentlyUsedWithinItsCapacity) {
+  infer::ImagePrefixCache cache(2);
+  cache.insert(1, torch::full({1}, 1.0));
+  cache.insert(2, torch::full({1}, 2.0));
+  ASSERT_TRUE(cache.find(1).has_value());  // 1 is now the most recent
+  cache.insert(3, torch::full({1}, 3.0));  // evicts 2
+  EXPECT_EQ(cache.size(), 2u);
+  EXPECT_FALSE(cache.find(2).has_value());
+  EXPECT_EQ(cache.find(1)->item<double>(), 1.0);
+  EXPECT_EQ(cache.find(3)->item<double>(), 3.0);
+  infer::ImagePrefixCache none;
+  none.insert(1, torch::ones({1}));
+  EXPECT_EQ(none.size(), 0u);
+}
+
+TEST(ImagePrefixCache, KeysOnTheImageContent) {
+  auto a = test_image(), b = a;
+  EXPECT_EQ(infer::content_hash(a), infer::content_hash(b));
+  b.pixels[b.pixels.size() / 2] ^= 1;
+  EXPECT_NE(infer::content_hash(a), infer::content_hash(b));
+}
+
+// With the cache, a repeated image is not encoded again and every answer stays what it was, also
+// for a batch holding more distinct images than the cache.
+TEST(ImagePrefixCache, AnswersStayTheSameAndRepeatsComeFromTheCache) {
+  auto plain = testing::tiny_answerer(0.5, 11), cached = testing::tiny_answerer(0.5, 11);
+  cached.set_image_cache(1);
+  auto other = image::load_image(testing::data_root() + "/slake/imgs/xmlab10/source.jpg");
+  const std::vector<image::Image> images = {test_image(), other, test_image()};
+  const std::vector<std::string> questions = {"Is it normal?", "Which organ is shown?", "Is this a CT?"};
+  infer::AnswerOptions o;
+  o.max_new_tokens = 5;
+  const auto expected = plain.answer(images, questions, o);
+  const auto first = cached.answer(images, questions, o);
+  const auto again = cached.answer(images, questions, o);
+  for (size_t i = 0; i < images.size(); ++i) {
+    EXPECT_EQ(first[i].text, expected[i].text) << i;
+    EXPECT_EQ(again[i].text, expected[i].text) << i;
+    EXPECT_NEAR(again[i].confidence, expected[i].confidence, 1e-4) << i;
+  }
+  EXPECT_FALSE(first[0].image_cached);
+  EXPECT_FALSE(first[1].image_cached);
+  // The cache holds one image: the last encoded (the second); the first comes back encoded again.
+  EXPECT_EQ(cached.image_cache().size(), 1u);
+  EXPECT_TRUE(again[1].image_cached);
+}
+
+}  // namespace
+}  // namespace medvqa
