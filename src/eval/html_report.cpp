@@ -13,7 +13,7 @@ namespace medvqa::eval {
 
 namespace {
 
-constexpr size_t kConfusionAnswers = 8;  // rows and columns of the confusion table, before "other"
+constexpr size_t kConfusionAnswers = 8;  // rows and columns of the confusion table, before "(rest)"
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -127,7 +127,7 @@ std::string reliability_svg(const std::vector<ReliabilityBin>& bins) {
 }
 
 // Reference answer (rows) × the model's answer (columns) over the closed questions, both
-// normalized, for the most frequent references; the rest go to "other".
+// normalized, for the most frequent references; the rest go to "(rest)".
 std::string confusion_table(const Report& r) {
   std::map<std::string, size_t> frequency;
   for (const auto& s : r.predictions)
@@ -145,7 +145,8 @@ std::string confusion_table(const Report& r) {
   std::vector<std::vector<size_t>> counts(other + 1, std::vector<size_t>(other + 1, 0));
   for (const auto& s : r.predictions)
     if (s.closed) ++counts[index(s.reference_normalized)][index(s.prediction_normalized)];
-  auto name = [&](size_t i) { return i == other ? std::string("other") : labels[i].empty() ? "(empty)" : labels[i]; };
+  // Names no answer of these datasets has.
+  auto name = [&](size_t i) { return i == other ? std::string("(rest)") : labels[i].empty() ? "(empty)" : labels[i]; };
   std::string html = "<table class=\"confusion\"><tr><th>reference \\ answer</th>";
   for (size_t j = 0; j <= other; ++j) html += "<th>" + escape(name(j)) + "</th>";
   html += "</tr>\n";
@@ -158,7 +159,7 @@ std::string confusion_table(const Report& r) {
   }
   html += "</table>\n<p class=\"note\">Closed questions only, normalized answers. Rows: the " +
           std::to_string(labels.size()) + " most frequent references (" + std::to_string(frequency.size()) +
-          " distinct); \"other\" holds the rest, and every answer outside those. Green: right.</p>\n";
+          " distinct); \"(rest)\" holds the others, and every answer outside those. Green: right.</p>\n";
   return html;
 }
 

@@ -283,6 +283,7 @@ json prediction_json(const ScoredPrediction& s) {
       {"answer_type", s.closed ? "CLOSED" : "OPEN"},
       {"question_type", p.question_type},
       {"language", p.language},
+      {"modality", p.modality},
       {"correct",
        {{kExactMatch, s.exact_match},
         {kNearestCandidate, s.nearest_available ? json(s.nearest_correct) : json(nullptr)}}},

@@ -109,7 +109,7 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
 nlohmann::ordered_json report_json(const Report& report);
 
 // One JSON object per question: id, question, reference, prediction, reference_normalized,
-// prediction_normalized, answer_type, question_type, language, correct {exact_match,
+// prediction_normalized, answer_type, question_type, language, modality, correct {exact_match,
 // nearest_candidate}, open_token_recall (null for closed), nearest_candidate {answer, ratio} and
 // closed_probabilities when the prediction has any; confidence, withheld and
 // log_probability_by_temperature when the prediction has a confidence.

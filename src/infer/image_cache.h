@@ -12,8 +12,23 @@
 
 namespace medvqa::infer {
 
-// 64-bit FNV-1a over an image's size, depth and samples (8- or 16-bit, and the palette): the key
-// under which its encoding is cached. Two different images share a key with probability ~2⁻⁶⁴.
+// SipHash-2-4 (Aumasson and Bernstein), a keyed 64-bit hash: without the key, nobody can make two
+// inputs that collide, so a client cannot craft an image that the cache takes for another one.
+class SipHash24 {
+ public:
+  SipHash24(uint64_t k0, uint64_t k1);
+  void update(const void* data, size_t bytes);
+  uint64_t digest() const;
+
+ private:
+  void compress(uint64_t m);
+  uint64_t v0_, v1_, v2_, v3_;
+  uint64_t tail_ = 0;  // bytes not yet in a full 8-byte word, little-endian
+  size_t length_ = 0;
+};
+
+// The key under which an image's encoding is cached: SipHash-2-4 of its size, depth and samples
+// (8- or 16-bit, and the palette) under a key drawn at random once per process.
 uint64_t content_hash(const image::Image& image);
 
 // The image prefixes (vision tower + Q-Former + projection, [1,Q,H]) of the most recently used
@@ -23,6 +38,11 @@ uint64_t content_hash(const image::Image& image);
 class ImagePrefixCache {
  public:
   explicit ImagePrefixCache(size_t capacity = 0) : capacity_(capacity) {}
+  // index_ holds iterators into entries_: a copy builds its own (the default would point into
+  // the original's list).
+  ImagePrefixCache(const ImagePrefixCache& other);
+  ImagePrefixCache& operator=(ImagePrefixCache other);
+  ImagePrefixCache(ImagePrefixCache&&) = default;
 
   size_t capacity() const { return capacity_; }
   size_t size() const { return index_.size(); }

@@ -72,6 +72,18 @@ void read_content(const json& content, const std::string& where, std::string& te
   }
 }
 
+// The text of an assistant message's content: a string, or its text parts; anything else
+// (null with tool calls, refusal parts) has none.
+std::string assistant_text(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string text;
+  if (content.is_array())
+    for (const auto& part : content)
+      if (part.is_object() && part.value("type", "") == "text" && part.contains("text") && part["text"].is_string())
+        text += (text.empty() ? "" : " ") + part["text"].get<std::string>();
+  return text;
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
@@ -82,7 +94,7 @@ ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
   ChatRequest r;
   bool has_user = false;
   // A user message answered by the next assistant message becomes an earlier turn; the last user
-  // message is the question. System messages carry nothing the model reads.
+  // message is the question. System and tool messages carry nothing the model reads.
   std::optional<std::string> unanswered;
   for (size_t i = 0; i < messages.size(); ++i) {
     const json& m = messages[i];
@@ -90,17 +102,24 @@ ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
     if (!m.is_object()) wrong_type(where, "an object");
     if (!m.contains("role") || !m["role"].is_string()) wrong_type(where + ".role", "a string");
     const std::string role = m["role"].get<std::string>();
-    if (role != "user" && role != "assistant") continue;
-    if (!m.contains("content")) throw RequestError(400, where + ".content is required", where + ".content");
     if (role == "assistant") {
-      std::string answer;
-      std::vector<uint8_t> no_image;
-      read_content(m["content"], where, answer, no_image);
-      if (unanswered) r.history.push_back({*unanswered, answer});
+      // A turn needs a question and a real answer: an image-only message, an assistant message
+      // without text (tool calls, a refusal) or a withheld "uncertain" answer add no context.
+      const std::string answer = infer::trim(assistant_text(m.contains("content") ? m["content"] : json()));
+      if (unanswered && !infer::trim(*unanswered).empty() && !answer.empty() && answer != infer::kUncertainAnswer)
+        r.history.push_back({*unanswered, answer});
       unanswered.reset();
       continue;
     }
-    read_content(m["content"], where, r.question, r.image);
+    if (role != "user") continue;
+    if (!m.contains("content")) throw RequestError(400, where + ".content is required", where + ".content");
+    std::vector<uint8_t> image;
+    read_content(m["content"], where, r.question, image);
+    if (!image.empty()) {
+      // Turns about another image are no context for this one.
+      if (image != r.image) r.history.clear();
+      r.image = std::move(image);
+    }
     unanswered = r.question;
     has_user = true;
   }

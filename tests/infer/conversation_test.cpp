@@ -53,9 +53,31 @@ TEST(ImagePrefixCache, KeepsTheMostRecentlyUsedWithinItsCapacity) {
   EXPECT_FALSE(cache.find(2).has_value());
   EXPECT_EQ(cache.find(1)->item<double>(), 1.0);
   EXPECT_EQ(cache.find(3)->item<double>(), 3.0);
+  infer::ImagePrefixCache copy = cache;  // its own list: using it leaves the original as it was
+  copy.insert(4, torch::full({1}, 4.0));
+  EXPECT_FALSE(cache.find(4).has_value());
+  EXPECT_EQ(copy.find(3)->item<double>(), 3.0);
+  EXPECT_TRUE(cache.find(1).has_value());
   infer::ImagePrefixCache none;
   none.insert(1, torch::ones({1}));
   EXPECT_EQ(none.size(), 0u);
+}
+
+// The reference vectors of the SipHash paper's appendix: key 00..0f, messages 00..(n-1).
+TEST(ImagePrefixCache, SipHashMatchesTheReferenceVectors) {
+  const uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+  uint8_t message[15];
+  for (int i = 0; i < 15; ++i) message[i] = uint8_t(i);
+  infer::SipHash24 empty(k0, k1);
+  EXPECT_EQ(empty.digest(), 0x726fdb47dd0e0e31ull);
+  infer::SipHash24 whole(k0, k1);
+  whole.update(message, 15);
+  EXPECT_EQ(whole.digest(), 0xa129ca6149be45e5ull);
+  infer::SipHash24 pieces(k0, k1);  // the same bytes in uneven pieces
+  pieces.update(message, 3);
+  pieces.update(message + 3, 9);
+  pieces.update(message + 12, 3);
+  EXPECT_EQ(pieces.digest(), whole.digest());
 }
 
 TEST(ImagePrefixCache, KeysOnTheImageContent) {
