@@ -111,7 +111,7 @@ TEST(HtmlReport, EscapesTextFromTheData) {
 TEST(HtmlReport, LoadsNothingFromElsewhere) {
   const std::string html = html_report(evaluate(predictions(), {}, meta()));
   // No src, href, @import or url(): the only URI on the page is SVG's namespace.
-  for (const std::regex fetch : {std::regex("\\ssrc\\s*="), std::regex("\\shref\\s*="), std::regex("@import"),
+  for (const std::regex& fetch : {std::regex("\\ssrc\\s*="), std::regex("\\shref\\s*="), std::regex("@import"),
                                  std::regex("url\\(")})
     EXPECT_FALSE(std::regex_search(html, fetch));
 }
