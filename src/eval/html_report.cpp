@@ -31,14 +31,6 @@ std::string escape(const std::string& s) {
   return out;
 }
 
-std::string fixed(const char* format, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, v);
-  return buf;
-}
-
-std::string percent(const std::optional<double>& v) { return v ? fixed("%.1f", *v * 100) : "-"; }
-
 std::string interval_text(const std::optional<Interval>& v) {
   return v ? percent(v->low) + "–" + percent(v->high) : "-";
 }
@@ -60,8 +52,8 @@ std::string bar_chart(const std::vector<Bar>& bars) {
                     "\" height=\"" + std::to_string(height) + "\" role=\"img\">\n";
   for (int tick = 0; tick <= 100; tick += 25) {
     const double x = label_w + plot_w * tick / 100.0;
-    svg += "<line x1=\"" + fixed("%.1f", x) + "\" y1=\"" + std::to_string(top - 4) + "\" x2=\"" + fixed("%.1f", x) +
-           "\" y2=\"" + std::to_string(height - 6) + "\" class=\"grid\"/>" + "<text x=\"" + fixed("%.1f", x) +
+    svg += "<line x1=\"" + formatted("%.1f", x) + "\" y1=\"" + std::to_string(top - 4) + "\" x2=\"" + formatted("%.1f", x) +
+           "\" y2=\"" + std::to_string(height - 6) + "\" class=\"grid\"/>" + "<text x=\"" + formatted("%.1f", x) +
            "\" y=\"12\" class=\"tick\">" + std::to_string(tick) + "%</text>\n";
   }
   for (size_t i = 0; i < bars.size(); ++i) {
@@ -71,13 +63,13 @@ std::string bar_chart(const std::vector<Bar>& bars) {
            "\" class=\"label\">" + escape(b.label) + "</text>";
     if (b.value) {
       svg += "<rect x=\"" + std::to_string(label_w) + "\" y=\"" + std::to_string(y + 4) + "\" width=\"" +
-             fixed("%.1f", plot_w * *b.value) + "\" height=\"" + std::to_string(row_h - 8) + "\" class=\"" +
+             formatted("%.1f", plot_w * *b.value) + "\" height=\"" + std::to_string(row_h - 8) + "\" class=\"" +
              (b.highlight ? "model" : "floor") + "\"/>";
       if (b.interval) {
         const double x0 = label_w + plot_w * b.interval->low, x1 = label_w + plot_w * b.interval->high;
         const int yc = y + row_h / 2;
-        svg += "<path d=\"M" + fixed("%.1f", x0) + " " + std::to_string(yc) + "H" + fixed("%.1f", x1) + "M" +
-               fixed("%.1f", x0) + " " + std::to_string(yc - 5) + "v10M" + fixed("%.1f", x1) + " " +
+        svg += "<path d=\"M" + formatted("%.1f", x0) + " " + std::to_string(yc) + "H" + formatted("%.1f", x1) + "M" +
+               formatted("%.1f", x0) + " " + std::to_string(yc - 5) + "v10M" + formatted("%.1f", x1) + " " +
                std::to_string(yc - 5) + "v10\" class=\"whisker\"/>";
       }
     }
@@ -98,8 +90,8 @@ std::vector<Bar> group_bars(const std::map<std::string, GroupScores>& groups) {
 // Accuracy against confidence per bin, beside the diagonal of perfect calibration.
 std::string reliability_svg(const std::vector<ReliabilityBin>& bins) {
   const int left = 44, top = 10, side = 300, width = left + side + 90, height = top + side + 40;
-  auto px = [&](double v) { return fixed("%.1f", left + side * v); };
-  auto py = [&](double v) { return fixed("%.1f", top + side * (1 - v)); };
+  auto px = [&](double v) { return formatted("%.1f", left + side * v); };
+  auto py = [&](double v) { return formatted("%.1f", top + side * (1 - v)); };
   std::string svg = "<svg class=\"reliability\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
                     std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" role=\"img\">\n";
   svg += "<rect x=\"" + px(0) + "\" y=\"" + py(1) + "\" width=\"" + std::to_string(side) + "\" height=\"" +
@@ -107,8 +99,8 @@ std::string reliability_svg(const std::vector<ReliabilityBin>& bins) {
   for (const auto& b : bins) {
     if (b.n == 0) continue;
     svg += "<rect x=\"" + px(b.low) + "\" y=\"" + py(b.accuracy) + "\" width=\"" +
-           fixed("%.1f", side * (b.high - b.low)) + "\" height=\"" + fixed("%.1f", side * b.accuracy) +
-           "\" class=\"model\"><title>confidence " + fixed("%.1f", b.low) + "-" + fixed("%.1f", b.high) + ": " +
+           formatted("%.1f", side * (b.high - b.low)) + "\" height=\"" + formatted("%.1f", side * b.accuracy) +
+           "\" class=\"model\"><title>confidence " + formatted("%.1f", b.low) + "-" + formatted("%.1f", b.high) + ": " +
            std::to_string(b.n) + " answers, accuracy " + percent(b.accuracy) + "%, mean confidence " +
            percent(b.mean_confidence) + "%</title></rect>\n";
     svg += "<text x=\"" + px((b.low + b.high) / 2) + "\" y=\"" + py(0) + "\" dy=\"-4\" class=\"count\">" +
@@ -117,8 +109,8 @@ std::string reliability_svg(const std::vector<ReliabilityBin>& bins) {
   svg += "<line x1=\"" + px(0) + "\" y1=\"" + py(0) + "\" x2=\"" + px(1) + "\" y2=\"" + py(1) + "\" class=\"diagonal\"/>\n";
   for (int t = 0; t <= 10; t += 5) {
     const double v = t / 10.0;
-    svg += "<text x=\"" + px(v) + "\" y=\"" + py(0) + "\" dy=\"16\" class=\"tick\">" + fixed("%.1f", v) + "</text>";
-    svg += "<text x=\"" + px(0) + "\" y=\"" + py(v) + "\" dx=\"-6\" dy=\"4\" class=\"tick end\">" + fixed("%.1f", v) +
+    svg += "<text x=\"" + px(v) + "\" y=\"" + py(0) + "\" dy=\"16\" class=\"tick\">" + formatted("%.1f", v) + "</text>";
+    svg += "<text x=\"" + px(0) + "\" y=\"" + py(v) + "\" dx=\"-6\" dy=\"4\" class=\"tick end\">" + formatted("%.1f", v) +
            "</text>\n";
   }
   svg += "<text x=\"" + px(0.5) + "\" y=\"" + std::to_string(height - 4) +
@@ -190,10 +182,7 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}.label{text-anchor:end}.tic
 
 std::string html_report(const Report& r) {
   const GroupScores& t = r.total;
-  auto type_interval = [&](const char* type) {
-    auto g = r.by_answer_type.find(type);
-    return g == r.by_answer_type.end() ? std::nullopt : g->second.exact_match_interval();
-  };
+  const auto intervals = exact_match_intervals(r);
   std::string html = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>medvqa evaluation: " +
                      escape(r.meta.dataset) + "</title>\n<style>" + kStyle + "</style></head><body>\n";
   html += "<h1>medvqa evaluation: " + escape(r.meta.dataset) + "</h1>\n";
@@ -204,16 +193,16 @@ std::string html_report(const Report& r) {
   html += "<h2>Normalized exact match</h2>\n<table class=\"summary\"><tr><th></th><th>n</th><th>exact match, %</th>"
           "<th>95% bootstrap interval</th></tr>\n";
   const std::vector<std::tuple<std::string, size_t, std::optional<double>, std::optional<Interval>>> summary = {
-      {"overall", t.n, t.exact_match.all.value(), t.exact_match_interval()},
-      {"closed", t.n_closed, t.exact_match.closed.value(), type_interval("CLOSED")},
-      {"open", t.n_open, t.exact_match.open.value(), type_interval("OPEN")}};
+      {"overall", t.n, t.exact_match.all.value(), intervals.at("overall")},
+      {"closed", t.n_closed, t.exact_match.closed.value(), intervals.at("closed")},
+      {"open", t.n_open, t.exact_match.open.value(), intervals.at("open")}};
   for (const auto& [name, n, value, interval] : summary)
     html += "<tr><th>" + name + "</th><td>" + std::to_string(n) + "</td><td>" + percent(value) + "</td><td>" +
             interval_text(interval) + "</td></tr>\n";
   html += "</table>\n";
 
   html += "<h2>The model against its floors</h2>\n";
-  std::vector<Bar> floors = {{"model, real images", t.exact_match.all.value(), t.exact_match_interval(), "", true}};
+  std::vector<Bar> floors = {{"model, real images", t.exact_match.all.value(), intervals.at("overall"), "", true}};
   if (r.question_prior)
     floors.push_back({"question-only prior", r.question_prior->all.value(), std::nullopt, "", false});
   for (const auto& [name, m] : r.controls)
@@ -243,12 +232,12 @@ std::string html_report(const Report& r) {
     html += "<p>No answer carries a confidence (ranked answers have none).</p>\n";
   } else {
     html += reliability_svg(reliability_bins(samples));
-    html += "<p>Expected calibration error (10 bins): " + fixed("%.3f", expected_calibration_error(samples)) +
-            " at temperature " + fixed("%.3g", r.meta.temperature) + ", over " + std::to_string(samples.size()) +
+    html += "<p>Expected calibration error (10 bins): " + formatted("%.3f", expected_calibration_error(samples)) +
+            " at temperature " + formatted("%.3g", r.meta.temperature) + ", over " + std::to_string(samples.size()) +
             " answers.";
     if (r.meta.min_confidence > 0) {
       const Mean answered = answered_exact_match(r);
-      html += " Answers below confidence " + fixed("%.3g", r.meta.min_confidence) + " were withheld: " +
+      html += " Answers below confidence " + formatted("%.3g", r.meta.min_confidence) + " were withheld: " +
               std::to_string(answered.n) + " answered (coverage " +
               percent(double(answered.n) / double(samples.size())) + "%), exact match of those " +
               percent(answered.value()) + "%.";

@@ -89,20 +89,15 @@ std::string pad_left(const std::string& s, size_t width) {
   return w >= width ? s : std::string(width - w, ' ') + s;
 }
 
+}  // namespace
+
 std::string formatted(const char* format, double v) {
-  char buf[32];
+  char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
 }
 
-std::string percent(const std::optional<double>& v) {
-  if (!v) return "-";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", *v * 100.0);
-  return buf;
-}
-
-}  // namespace
+std::string percent(const std::optional<double>& v) { return v ? formatted("%.1f", *v * 100.0) : "-"; }
 
 std::optional<double> Mean::value() const {
   if (n == 0) return std::nullopt;
@@ -145,9 +140,6 @@ Report evaluate(const std::vector<Prediction>& predictions, const std::vector<st
   return r;
 }
 
-namespace {
-
-// Exact-match bootstrap intervals of all, closed and open questions.
 std::map<std::string, std::optional<Interval>> exact_match_intervals(const Report& r) {
   auto of = [&](const char* type) {
     auto g = r.by_answer_type.find(type);
@@ -155,6 +147,8 @@ std::map<std::string, std::optional<Interval>> exact_match_intervals(const Repor
   };
   return {{"overall", r.total.exact_match_interval()}, {"closed", of("CLOSED")}, {"open", of("OPEN")}};
 }
+
+namespace {
 
 // The confidence section (report.h), null when no prediction has a confidence.
 json confidence_json(const Report& r) {

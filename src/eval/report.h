@@ -126,6 +126,13 @@ std::string format_table(const Report& report);
 std::vector<ConfidenceSample> confidence_samples(const Report& report);
 void write_reliability_diagram(const Report& report, const std::string& path);
 
+// Exact-match bootstrap intervals of "overall", "closed" and "open" questions (none over zero).
+std::map<std::string, std::optional<Interval>> exact_match_intervals(const Report& report);
+// A fraction as a percentage with one decimal, "-" for none: how the table and the page print them.
+std::string percent(const std::optional<double>& v);
+// `v` through printf's `format`.
+std::string formatted(const char* format, double v);
+
 // Whether the dataset said the images' modality (else every question is in the group "(none)").
 bool modality_known(const Report& report);
 // Exact match of the answers given (with a confidence, not withheld): what --min-confidence keeps.

@@ -21,10 +21,7 @@ nlohmann::json read_json(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using testing::read_file;
 
 size_t count_lines(const std::string& path) {
   std::ifstream in(path);
@@ -121,7 +118,7 @@ TEST_F(EvalCli, ControlsInOneCommandEqualTheSeparateRunsAndCompareWithTheRealOne
   auto r = medvqa(common + " --controls --out " + out + " --html " + html, /*stderr_too=*/false);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("control, a blank gray image for every question: all"), std::string::npos) << r.output;
-  const std::string page = slurp(html);
+  const std::string page = read_file(html);
   for (const char* part : {"blank gray images</text>", "shuffled images</text>", "no image tokens</text>",
                            "<h2>By modality</h2>", "reference \\ answer", "<svg class=\"reliability\""})
     EXPECT_NE(page.find(part), std::string::npos) << part;

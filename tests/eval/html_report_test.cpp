@@ -3,9 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "make_prediction.h"
 #include "testing/testing.h"
@@ -120,10 +118,7 @@ TEST(HtmlReport, IsWrittenAtomically) {
   testing::TempDir dir;
   const std::string path = (fs::path(dir.path()) / "report.html").string();
   write_html_report(evaluate(predictions(), {}, meta()), path);
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  EXPECT_NE(ss.str().find("</html>"), std::string::npos);
+  EXPECT_NE(testing::read_file(path).find("</html>"), std::string::npos);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 

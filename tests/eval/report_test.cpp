@@ -16,12 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
 
 size_t entries_in(const std::string& dir) {
   return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
@@ -245,7 +240,7 @@ TEST(Predictions, JsonlHasOneObjectPerQuestion) {
   testing::TempDir dir;
   const Report r = evaluate(hand_made(), kCandidates, kMeta);
   write_predictions(r, dir.file("predictions.jsonl"));
-  std::istringstream lines(slurp(dir.file("predictions.jsonl")));
+  std::istringstream lines(read_file(dir.file("predictions.jsonl")));
   std::vector<json> rows;
   for (std::string line; std::getline(lines, line);) rows.push_back(json::parse(line));
   ASSERT_EQ(rows.size(), 9u);
@@ -290,14 +285,14 @@ TEST(Predictions, JsonlHasOneObjectPerQuestion) {
   EXPECT_EQ(q7.at("reference"), "肺");
   EXPECT_EQ(q7.at("language"), "zh");
   EXPECT_EQ(q7.at("correct").at(kExactMatch), true);
-  EXPECT_NE(slurp(dir.file("predictions.jsonl")).find("\"肺\""), std::string::npos);  // not \u-escaped
+  EXPECT_NE(read_file(dir.file("predictions.jsonl")).find("\"肺\""), std::string::npos);  // not \u-escaped
 }
 
 TEST(Predictions, InvalidUtf8FromTheModelStillWrites) {
   testing::TempDir dir;
   const Report r = evaluate({make("x", "OPEN", "brain", "br\xff" "ain", "", "en")}, kCandidates, kMeta);
   write_predictions(r, dir.file("p.jsonl"));
-  EXPECT_NO_THROW(json::parse(slurp(dir.file("p.jsonl"))));
+  EXPECT_NO_THROW(json::parse(read_file(dir.file("p.jsonl"))));
 }
 
 TEST(Files, ReportIsWrittenAtomicallyAndParses) {
@@ -305,7 +300,7 @@ TEST(Files, ReportIsWrittenAtomicallyAndParses) {
   const std::string path = dir.file("report.json");
   write_report(evaluate({make("a", "CLOSED", "yes", "no", "PRES", "en")}, kCandidates, kMeta), path);
   write_report(evaluate(hand_made(), kCandidates, kMeta), path);  // replaces the first
-  const json j = json::parse(slurp(path));
+  const json j = json::parse(read_file(path));
   EXPECT_EQ(j.at("n"), 9);
   EXPECT_EQ(entries_in(dir.path()), 1u);  // no temporary left beside it
 }

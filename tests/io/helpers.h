@@ -6,10 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace medvqa::testing {
+#include "testing/testing.h"
 
-void write_file(const std::string& path, const std::string& bytes);
-std::string read_file(const std::string& path);
+namespace medvqa::testing {
 
 // Success when `f` throws medvqa::Error whose message contains every one of `parts` (typically
 // the file's path and the specific problem); any other outcome is a failure quoting the message.

@@ -26,6 +26,10 @@ Run medvqa(const std::string& args, bool stderr_too = true);
 // sorted, so tests discover cases from the files instead of hard-coding them.
 std::vector<std::string> subdirs_with(const std::string& dir, const std::string& marker);
 
+// A whole file's bytes, and writing them (both throw on failure).
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+
 // The message of the medvqa::Error `f` throws, or "(no error)".
 std::string error_of(const std::function<void()>& f);
 
