@@ -20,6 +20,7 @@ Command add_create_model(CLI::App& root);
 Command add_tokenizer(CLI::App& root);
 Command add_train(CLI::App& root);
 Command add_export(CLI::App& root);
+Command add_average(CLI::App& root);
 Command add_eval(CLI::App& root);
 Command add_serve(CLI::App& root);
 Command add_bench(CLI::App& root);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
       medvqa::app::add_tokenizer(app),
       medvqa::app::add_train(app),
       medvqa::app::add_export(app),
+      medvqa::app::add_average(app),
       medvqa::app::add_eval(app),
       medvqa::app::add_serve(app),
       medvqa::app::add_bench(app),

@@ -153,10 +153,40 @@ TEST_F(Cli, InspectListsTensorsAndConfig) {
   EXPECT_NE(r.output.find("num_query_tokens"), std::string::npos);
 }
 
+TEST_F(Cli, AverageWritesTheMeanOfModelsThatAnswers) {
+  std::string image = first_image(testing::data_root() + "/vqa-rad/images");
+  std::string other = tmp_.file("tiny-seed-7");
+  auto made = medvqa("create-model --config " + testing::source_dir() + "/configs/models/tiny.json --tokenizer " +
+                     testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json --seed 7 --out " + other);
+  ASSERT_EQ(made.status, 0) << made.output;
+  std::string soup = tmp_.file("soup");
+  auto r = medvqa("average " + model_ + " " + other + " --weights 3,1 --dtype float32 --out " + soup);
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto ask = medvqa("ask --model " + soup + " --image " + image + " -q 'Is there a fracture?' --json");
+  ASSERT_EQ(ask.status, 0) << ask.output;
+  EXPECT_TRUE(nlohmann::json::parse(ask.output)["answer"].is_string());
+
+  // The mean of a model with itself is that model: the same answer with the same confidence.
+  std::string same = tmp_.file("same");
+  ASSERT_EQ(medvqa("average " + model_ + " " + model_ + " --dtype float32 --out " + same).status, 0);
+  auto a = nlohmann::json::parse(medvqa("ask --model " + model_ + " --image " + image + " -q 'Which organ?' --json").output);
+  auto b = nlohmann::json::parse(medvqa("ask --model " + same + " --image " + image + " -q 'Which organ?' --json").output);
+  EXPECT_EQ(a["answer"], b["answer"]);
+  EXPECT_DOUBLE_EQ(a["confidence"].get<double>(), b["confidence"].get<double>());
+
+  auto one = medvqa("average " + model_ + " --out " + tmp_.file("one"));
+  EXPECT_EQ(one.status, 1);
+  EXPECT_NE(one.output.find("at least two"), std::string::npos) << one.output;
+  auto bad = medvqa("average " + model_ + " " + other + " --weights 1,-2 --out " + tmp_.file("bad"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("negative"), std::string::npos) << bad.output;
+  EXPECT_FALSE(std::filesystem::exists(tmp_.file("bad") + "/model.safetensors"));
+}
+
 TEST_F(Cli, HelpExplainsEverySubcommand) {
   auto r = medvqa("--help");
   EXPECT_EQ(r.status, 0);
-  for (const char* sub : {"ask", "inspect", "convert", "create-model"})
+  for (const char* sub : {"ask", "inspect", "convert", "create-model", "average"})
     EXPECT_NE(r.output.find(sub), std::string::npos) << sub;
   EXPECT_NE(medvqa("no-such-command").status, 0);
 }
