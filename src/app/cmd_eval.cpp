@@ -33,6 +33,7 @@ struct Options {
   double holdout_fraction = 0;
   uint64_t holdout_seed = 0;
   size_t limit = 0;
+  size_t history_turns = 0;
   int64_t batch_size = 8;
   bool rank_closed = false, rank_open = false, controls = false;
   std::string image_control = "real";
@@ -211,7 +212,10 @@ int run(const Options& o) {
   // The real run keeps each answer's temperature curve, for `eval calibrate`; the controls need none.
   auto real_options = answer_options;
   real_options.keep_temperature_curve = true;
-  auto predictions = infer::predict(answerer, examples, o.batch_size, progress_printer(), real_options, control);
+  const auto histories = o.history_turns > 0 ? infer::earlier_turns(examples, o.history_turns)
+                                             : std::vector<std::vector<infer::Turn>>{};
+  auto predictions =
+      infer::predict(answerer, examples, o.batch_size, progress_printer(), real_options, control, histories);
 
   eval::ReportMeta meta;
   meta.dataset = o.dataset;
@@ -222,6 +226,7 @@ int run(const Options& o) {
   meta.selection = selection;
   meta.temperature = answerer.calibration().temperature;
   meta.min_confidence = o.min_confidence;
+  meta.history_turns = o.history_turns;
   if (control != infer::ImageControl::kReal) meta.image_control = o.image_control;
   if (o.rank_closed || o.rank_open)
     meta.answering = std::string("closed: ") + (o.rank_closed ? "ranked" : "generated") + "; open: " +
@@ -240,7 +245,8 @@ int run(const Options& o) {
       auto control_meta = meta;
       control_meta.image_control = name;
       control_reports.push_back(eval::evaluate(infer::predict(answerer, examples, o.batch_size, progress_printer(),
-                                                              answer_options, infer::parse_image_control(name)),
+                                                              answer_options, infer::parse_image_control(name),
+                                                              histories),
                                                candidates, control_meta));
       report.controls[name] = control_reports.back().total.exact_match;
     }
@@ -306,6 +312,9 @@ Command add_eval(CLI::App& root) {
       ->needs(fraction);
   cmd->add_option("--holdout-seed", o->holdout_seed, "Seed of the holdout split (default: 0)")->needs(fraction);
   cmd->add_option("--limit", o->limit, "Evaluate only the first N questions (default: all)");
+  cmd->add_option("--history-turns", o->history_turns,
+                  "Ask each question as a follow-up: after up to N earlier questions of the split about the same "
+                  "image (same language, other question text), with their reference answers (default: 0, alone)");
   cmd->add_option("--batch-size", o->batch_size, "Questions per model call (default: 8)")->check(CLI::PositiveNumber);
   add_model_options(cmd, o->model_options);
   cmd->add_option("--threads", o->threads, "CPU threads (default: all cores)");

@@ -161,7 +161,9 @@ std::string meta_table(const ReportMeta& m) {
   const std::vector<std::pair<std::string, std::string>> rows = {
       {"dataset", m.dataset},     {"split", m.split_path},           {"selection", m.selection},
       {"model", m.model_path},    {"date", m.date},                  {"languages", languages},
-      {"answers", m.answering},   {"images", m.image_control.empty() ? "the questions' own" : m.image_control}};
+      {"answers", m.answering},   {"images", m.image_control.empty() ? "the questions' own" : m.image_control},
+      {"earlier turns", m.history_turns == 0 ? "none (each question asked alone)"
+                                             : "up to " + std::to_string(m.history_turns) + " per question"}};
   std::string html = "<table class=\"meta\">\n";
   for (const auto& [k, v] : rows) html += "<tr><th>" + k + "</th><td>" + escape(v) + "</td></tr>\n";
   return html + "</table>\n";

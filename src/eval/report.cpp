@@ -261,7 +261,8 @@ json report_json(const Report& r) {
         {"languages", r.meta.languages},
         {"selection", r.meta.selection},
         {"image_control", r.meta.image_control.empty() ? json(nullptr) : json(r.meta.image_control)},
-        {"answering", r.meta.answering}}},
+        {"answering", r.meta.answering},
+        {"history_turns", r.meta.history_turns}}},
   };
 }
 
@@ -362,6 +363,9 @@ std::string format_table(const Report& r) {
                                                         : "the image of another question") +
            " instead of its own\n";
   if (r.meta.answering != "generated") out += "answers: " + r.meta.answering + "\n";
+  if (r.meta.history_turns > 0)
+    out += "follow-ups: every question after up to " + std::to_string(r.meta.history_turns) +
+           " earlier questions about its image, with their reference answers\n";
   if (auto c = confidence_json(r); !c.is_null()) {
     out += "confidence: expected calibration error " + formatted("%.3f", c["ece"].get<double>()) + " at temperature " +
            formatted("%.3g", r.meta.temperature);

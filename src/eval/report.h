@@ -62,6 +62,9 @@ struct ReportMeta {
   // (0: none), for the confidence section.
   double temperature = 1.0;
   double min_confidence = 0;
+  // Follow-up questions (medvqa eval --history-turns): each question was asked after up to this
+  // many earlier questions about its image, with their reference answers (0: asked alone).
+  size_t history_turns = 0;
 };
 
 struct Report {

@@ -46,11 +46,6 @@ torch::Tensor answer_log_probabilities(const std::vector<torch::Tensor>& scores,
 
 }  // namespace
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 Answerer Answerer::load(const std::string& dir, torch::Dtype dtype, torch::Device device,
                         std::optional<model::WeightFormat> weights) {
   auto model = model::load_medvqa(dir, dtype, device);
@@ -76,26 +71,7 @@ Answerer::Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::str
 }
 
 std::string Answerer::prompt(const std::string& question, const std::vector<Turn>& history) const {
-  auto in_template = [&](const std::string& question, const std::string& what) {
-    std::string q = trim(question);
-    if (q.empty()) throw Error(what + " is empty");
-    if (q.size() > kMaxQuestionBytes)
-      throw Error(what + " is " + std::to_string(q.size()) + " bytes long; the limit is " +
-                  std::to_string(kMaxQuestionBytes));
-    std::string p = model_->config.prompt_template;
-    p.replace(p.find("{question}"), std::string("{question}").size(), q);
-    return p;
-  };
-  std::string conversation;
-  for (size_t i = 0; i < history.size(); ++i)
-    conversation += in_template(history[i].question, "earlier question " + std::to_string(i + 1)) + " " +
-                    trim(history[i].answer) + " ";
-  conversation += in_template(question, "the question");
-  if (conversation.size() > kMaxConversationBytes)
-    throw Error("the conversation is " + std::to_string(conversation.size()) + " bytes long with its " +
-                std::to_string(history.size()) + " earlier turns; the limit is " +
-                std::to_string(kMaxConversationBytes));
-  return conversation;
+  return conversation_prompt(model_->config.prompt_template, question, history);
 }
 
 std::pair<torch::Tensor, torch::Tensor> Answerer::encode_prompts(const std::vector<std::string>& prompts) const {

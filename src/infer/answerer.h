@@ -9,6 +9,7 @@
 #include "eval/calibration.h"
 #include "image/image.h"
 #include "image/preprocess.h"
+#include "infer/conversation.h"
 #include "infer/image_cache.h"
 #include "model/medvqa_model.h"
 #include "text/tokenizer.h"
@@ -20,14 +21,6 @@ namespace medvqa::infer {
 extern const char* const kResearchNotice;
 // The answer given instead of the model's when its confidence is below AnswerOptions::min_confidence.
 extern const char* const kUncertainAnswer;
-
-// An earlier question about the same image and the answer it got (a chat's follow-up context).
-struct Turn {
-  std::string question, answer;
-};
-
-// `s` without leading and trailing whitespace.
-std::string trim(const std::string& s);
 
 struct AnswerOptions {
   int64_t max_new_tokens = 0;  // 0: the model config's max_new_tokens
@@ -98,10 +91,8 @@ class Answerer {
                                     const AnswerOptions& options = {},
                                     const std::vector<std::vector<Turn>>& histories = {});
 
-  // The prompt for a question, from the config's template; after earlier turns, each of them in
-  // the template followed by its answer, then the question's ("Question: Which organ? Answer:
-  // liver Question: Is it enlarged? Answer:"). Throws on an empty or overlong question, and on a
-  // conversation longer than kMaxConversationBytes.
+  // The prompt for a question after its earlier turns, in the config's template
+  // (conversation_prompt).
   std::string prompt(const std::string& question, const std::vector<Turn>& history = {}) const;
   // [B,T] ids and mask of left-padded prompts.
   std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::vector<std::string>& prompts) const;
@@ -130,9 +121,6 @@ class Answerer {
   // answer() with an image seen before skips the vision tower and the Q-Former (follow-ups).
   void set_image_cache(size_t entries) { image_cache_ = ImagePrefixCache(entries); }
   const ImagePrefixCache& image_cache() const { return image_cache_; }
-
-  static constexpr size_t kMaxQuestionBytes = 2000;
-  static constexpr size_t kMaxConversationBytes = 8000;
 
  private:
   // Each question's prompt (prompt()), after its earlier turns when histories are given.

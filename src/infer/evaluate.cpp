@@ -75,8 +75,11 @@ ImageControl parse_image_control(const std::string& name) {
 
 std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data::VqaExample>& examples,
                                       int64_t batch_size, const Progress& progress,
-                                      const AnswerOptions& options, ImageControl control) {
+                                      const AnswerOptions& options, ImageControl control,
+                                      const std::vector<std::vector<Turn>>& histories) {
   if (batch_size < 1) throw Error("the batch size must be at least 1, got " + std::to_string(batch_size));
+  if (!histories.empty() && histories.size() != examples.size())
+    throw Error(std::to_string(histories.size()) + " histories for " + std::to_string(examples.size()) + " questions");
   const size_t n = examples.size(), step = size_t(batch_size);
   std::vector<std::string> image_paths;
   for (const auto& e : examples) image_paths.push_back(e.image_path);
@@ -110,7 +113,10 @@ std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data
     load_ahead();
     std::vector<std::string> questions;
     for (size_t i = begin; i < end; ++i) questions.push_back(examples[i].question);
-    auto answers = answerer.answer(images, questions, answering);
+    const std::vector<std::vector<Turn>> turns =
+        histories.empty() ? std::vector<std::vector<Turn>>{}
+                          : std::vector<std::vector<Turn>>(histories.begin() + long(begin), histories.begin() + long(end));
+    auto answers = answerer.answer(images, questions, answering, turns);
     for (size_t i = begin; i < end; ++i) predictions.push_back(to_prediction(examples[i], std::move(answers[i - begin])));
     if (progress) progress(end, n);
   }

@@ -31,9 +31,11 @@ using Progress = std::function<void(size_t done, size_t total)>;
 // Answers every example, `batch_size` questions per model call, and returns one Prediction per
 // example in input order. Images are decoded on worker threads a few batches ahead of the model,
 // so decoding overlaps inference. An image that cannot be loaded throws medvqa::Error naming the
-// question and the image file. Each answer is scored as to_prediction says.
+// question and the image file. Each answer is scored as to_prediction says. With `histories`
+// (one per example, e.g. earlier_turns), each question is asked after its earlier turns.
 std::vector<eval::Prediction> predict(Answerer& answerer, const std::vector<data::VqaExample>& examples,
                                       int64_t batch_size, const Progress& progress = {},
-                                      const AnswerOptions& options = {}, ImageControl control = ImageControl::kReal);
+                                      const AnswerOptions& options = {}, ImageControl control = ImageControl::kReal,
+                                      const std::vector<std::vector<Turn>>& histories = {});
 
 }  // namespace medvqa::infer

@@ -146,6 +146,39 @@ TEST_F(EvalCli, ControlsInOneCommandEqualTheSeparateRunsAndCompareWithTheRealOne
   EXPECT_NE(both.output.find("--controls"), std::string::npos) << both.output;
 }
 
+TEST_F(EvalCli, FollowUpsAskEachQuestionAfterTheEarlierOnesAboutItsImage) {
+  auto run = [&](const std::string& name, const std::string& extra) {
+    const std::string out = tmp_.file(name + ".json");
+    auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +
+                        " --limit 12 --out " + out + " " + extra,
+                    /*stderr_too=*/false);
+    EXPECT_EQ(r.status, 0) << r.output;
+    return std::make_pair(read_json(out), r.output);
+  };
+  const auto [alone, alone_text] = run("alone", "");
+  const auto [followed, followed_text] = run("followed", "--history-turns 2");
+  EXPECT_EQ(alone["meta"]["history_turns"], 0);
+  EXPECT_EQ(followed["meta"]["history_turns"], 2);
+  EXPECT_NE(followed_text.find("follow-ups: every question after up to 2 earlier questions"), std::string::npos);
+  EXPECT_EQ(alone_text.find("follow-ups"), std::string::npos);
+  // The first question has nothing before it; the later ones about the same image are asked after it.
+  auto confidences = [&](const std::string& name) {
+    std::vector<double> c;
+    std::ifstream in(tmp_.file(name + ".predictions.jsonl"));
+    for (std::string line; std::getline(in, line);) c.push_back(nlohmann::json::parse(line)["confidence"].get<double>());
+    return c;
+  };
+  const auto a = confidences("alone"), f = confidences("followed");
+  ASSERT_EQ(a.size(), 12u);
+  ASSERT_EQ(f.size(), 12u);
+  // A random model's confidences are tiny (1e-22 here): compare them relatively.
+  auto differ = [](double x, double y) { return std::abs(x - y) > 1e-6 * std::max(std::abs(x), std::abs(y)); };
+  EXPECT_FALSE(differ(a[0], f[0])) << a[0] << " " << f[0];
+  size_t changed = 0;
+  for (size_t i = 1; i < a.size(); ++i) changed += differ(a[i], f[i]);
+  EXPECT_GT(changed, 0u);
+}
+
 TEST_F(EvalCli, ChineseSlakeRowsOnRequest) {
   const std::string out = tmp_.file("zh.json"), predictions = tmp_.file("zh-answers.jsonl");
   auto r = medvqa("eval --model " + model_ + " --dataset slake --questions " + data("slake/validate.json") +

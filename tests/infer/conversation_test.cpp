@@ -1,6 +1,7 @@
 // Follow-up questions: earlier turns go into the prompt in the model's template.
 #include <gtest/gtest.h>
 
+#include "infer/conversation.h"
 #include "io/error.h"
 #include "testing/tiny_answerer.h"
 
@@ -10,6 +11,75 @@ namespace {
 image::Image test_image() { return image::load_image(testing::data_root() + "/slake/imgs/xmlab1/source.jpg"); }
 
 using testing::error_of;
+
+data::VqaExample question(const std::string& image, const std::string& q, const std::string& a,
+                          const std::string& language = "en") {
+  data::VqaExample e;
+  e.image_path = image;
+  e.question = q;
+  e.answer = a;
+  e.language = language;
+  return e;
+}
+
+// Four questions about a.png (one asked twice, one in Chinese), one about b.png.
+std::vector<data::VqaExample> split() {
+  return {question("a.png", "Which organ?", "Liver"), question("b.png", "Is it CT?", "yes"),
+          question("a.png", "Is it abnormal?", "no"), question("a.png", "which organ? ", "liver"),
+          question("a.png", "Which plane?", "Axial"), question("a.png", "什么器官?", "肝", "zh")};
+}
+
+TEST(Conversation, PartnersShareTheImageAndLanguageButNotTheQuestion) {
+  const auto partners = infer::conversation_partners(split());
+  EXPECT_EQ(partners[0], (std::vector<size_t>{2, 4}));  // 3 asks the same question: it would answer itself
+  EXPECT_TRUE(partners[1].empty());
+  EXPECT_EQ(partners[2], (std::vector<size_t>{0, 3, 4}));
+  EXPECT_EQ(partners[4], (std::vector<size_t>{0, 2, 3}));
+  EXPECT_TRUE(partners[5].empty());
+}
+
+TEST(Conversation, EarlierTurnsAreTheLastPartnersBeforeEachQuestionWithNormalizedAnswers) {
+  const auto h = infer::earlier_turns(split(), 2);
+  ASSERT_EQ(h.size(), 6u);
+  EXPECT_TRUE(h[0].empty());
+  EXPECT_TRUE(h[1].empty());
+  ASSERT_EQ(h[2].size(), 1u);
+  EXPECT_EQ(h[2][0].question, "Which organ?");
+  EXPECT_EQ(h[2][0].answer, "liver");  // as the model answers: normalized
+  ASSERT_EQ(h[4].size(), 2u);          // 0, 2, 3 come before it; the last two are kept
+  EXPECT_EQ(h[4][0].question, "Is it abnormal?");
+  EXPECT_EQ(h[4][1].question, "which organ? ");
+  EXPECT_TRUE(infer::earlier_turns(split(), 0)[4].empty());
+}
+
+TEST(Conversation, RandomHistoriesDrawPartnersAtTheGivenRateReproducibly) {
+  std::vector<data::VqaExample> many;
+  for (int image = 0; image < 200; ++image)
+    for (int k = 0; k < 5; ++k)
+      many.push_back(question(std::to_string(image) + ".png", "question " + std::to_string(k) + "?", "a" + std::to_string(k)));
+  const auto h = infer::random_histories(many, 0.3, 3, 42);
+  const auto partners = infer::conversation_partners(many);
+  size_t with = 0;
+  for (size_t i = 0; i < many.size(); ++i) {
+    if (h[i].empty()) continue;
+    ++with;
+    EXPECT_LE(h[i].size(), 3u);
+    for (const auto& turn : h[i]) {
+      EXPECT_NE(turn.question, many[i].question);
+      bool partner = false;
+      for (size_t j : partners[i]) partner |= many[j].question == turn.question;
+      EXPECT_TRUE(partner) << turn.question;
+    }
+  }
+  EXPECT_NEAR(double(with) / double(many.size()), 0.3, 0.05);  // 1000 draws: sd 0.014
+  const auto again = infer::random_histories(many, 0.3, 3, 42);
+  for (size_t i = 0; i < many.size(); ++i) {
+    ASSERT_EQ(again[i].size(), h[i].size());
+    for (size_t k = 0; k < h[i].size(); ++k) EXPECT_EQ(again[i][k].question, h[i][k].question);
+  }
+  for (const auto& none : infer::random_histories(many, 0.0, 3, 42)) EXPECT_TRUE(none.empty());
+  EXPECT_THROW(infer::random_histories(many, 1.5, 3, 42), Error);
+}
 
 TEST(Conversation, EarlierTurnsPrecedeTheQuestionInTheTemplate) {
   auto answerer = testing::tiny_answerer(0.02, 7);
