@@ -7,13 +7,12 @@
 
 namespace medvqa::train {
 
-TokenizedSample tokenize_sample(const Sample& sample, const text::Tokenizer& tokenizer, const TextFormat& format) {
+TokenizedSample tokenize_sample(const Sample& sample, const text::Tokenizer& tokenizer, const TextFormat& format,
+                                const std::vector<infer::Turn>& history) {
   TokenizedSample t;
-  std::string prompt = format.caption_prompt;
-  if (!sample.question.empty()) {
-    prompt = format.prompt_template;
-    prompt.replace(prompt.find("{question}"), std::string("{question}").size(), sample.question);
-  }
+  const std::string prompt = sample.question.empty()
+                                 ? format.caption_prompt
+                                 : infer::conversation_prompt(format.prompt_template, sample.question, history);
   t.prompt = tokenizer.encode(prompt);
   // Over-long prompts keep their end, where the "Answer:" cue the model answers after is.
   if (int64_t(t.prompt.size()) > format.max_prompt_tokens)

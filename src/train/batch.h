@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "image/preprocess.h"
+#include "infer/conversation.h"
 #include "text/tokenizer.h"
 #include "train/samples.h"
 
@@ -26,7 +27,9 @@ struct TextFormat {
   int64_t eos_id;
 };
 
-TokenizedSample tokenize_sample(const Sample& sample, const text::Tokenizer& tokenizer, const TextFormat& format);
+// A question's prompt is infer::conversation_prompt's, after `history` when given.
+TokenizedSample tokenize_sample(const Sample& sample, const text::Tokenizer& tokenizer, const TextFormat& format,
+                                const std::vector<infer::Turn>& history = {});
 
 // A training batch, right-padded: [prompt ; target ; pad]. labels[b,i] is the token that
 // position i must predict (ids[b,i+1]) where that token belongs to the target, else -100: the

@@ -118,6 +118,8 @@ void config_fields(Config& c, Visit&& v) {
   v("crop_scale_min", c.crop_scale_min);
   v("flip_probability", c.flip_probability);
   v("color_jitter", c.color_jitter);
+  v("history_probability", c.history_probability);
+  v("history_max_turns", c.history_max_turns);
   v("log_every", c.log_every);
   v("eval_every", c.eval_every);
   v("eval_limit", c.eval_limit);
@@ -198,6 +200,9 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
   if (c.validation_fraction < 0 || c.validation_fraction >= 1)
     throw Error("training config: validation_fraction must be in [0, 1)");
   if (c.crop_scale_min <= 0 || c.crop_scale_min > 1) throw Error("training config: crop_scale_min must be in (0, 1]");
+  if (!(c.history_probability >= 0 && c.history_probability <= 1))
+    throw Error("training config: history_probability must be in [0, 1]");
+  if (c.history_max_turns < 1) throw Error("training config: history_max_turns must be at least 1");
   return c;
 }
 

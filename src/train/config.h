@@ -94,6 +94,11 @@ struct TrainConfig {
   double crop_scale_min = 1.0;
   double flip_probability = 0.0;
   double color_jitter = 0.0;
+  // Follow-up questions: this fraction of the VQA samples is asked after 1..history_max_turns other
+  // questions about the same image with their answers, in the prompt chat follow-ups get
+  // (infer::conversation_prompt), drawn once per run from `seed`; the loss stays on the answer.
+  double history_probability = 0.0;
+  int64_t history_max_turns = 3;
 
   int64_t log_every = 10;
   int64_t eval_every = 200;

@@ -93,7 +93,17 @@ Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator>
   order_ = EpochOrder(train_.size(), config_.seed);
   validation_ = load_samples(config_.validation, verbose_);
   if (train_.empty()) throw Error("training config '" + config_.name + "': the training sources hold no examples");
-  for (const auto& s : train_) train_tokens_.push_back(tokenize_sample(s, *tokenizer_, format_));
+  std::vector<data::VqaExample> questions;
+  for (const auto& s : train_) {
+    questions.push_back(s.example);
+    questions.back().image_path = s.image_path;
+    questions.back().question = s.question;
+    questions.back().answer = s.target;
+  }
+  const auto histories = infer::random_histories(questions, config_.history_probability,
+                                                 size_t(config_.history_max_turns), config_.seed);
+  for (size_t i = 0; i < train_.size(); ++i)
+    train_tokens_.push_back(tokenize_sample(train_[i], *tokenizer_, format_, histories[i]));
   for (const auto& s : validation_) validation_tokens_.push_back(tokenize_sample(s, *tokenizer_, format_));
   std::vector<std::string> paths;
   for (const auto* set : {&train_, &validation_})

@@ -7,6 +7,24 @@
 namespace medvqa::train {
 namespace {
 
+TEST(Batch, AFollowUpIsTrainedOnThePromptAChatFollowUpGets) {
+  auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
+  TextFormat format{"Question: {question} Answer:", "Caption:", 96, 24, 2};
+  Sample s;
+  s.question = "Is it enlarged?";
+  s.target = "no";
+  const std::vector<infer::Turn> history = {{"Which organ?", "liver"}};
+  auto t = tokenize_sample(s, tokenizer, format, history);
+  EXPECT_EQ(t.prompt, tokenizer.encode(infer::conversation_prompt(format.prompt_template, s.question, history)));
+  EXPECT_EQ(t.prompt, tokenizer.encode("Question: Which organ? Answer: liver Question: Is it enlarged? Answer:"));
+  EXPECT_EQ(t.target, tokenize_sample(s, tokenizer, format).target);  // the loss stays on the answer
+  // An over-long conversation keeps its end, where the question is.
+  format.max_prompt_tokens = 8;
+  auto cut = tokenize_sample(s, tokenizer, format, history);
+  ASSERT_EQ(cut.prompt.size(), 8u);
+  EXPECT_EQ(cut.prompt.back(), t.prompt.back());
+}
+
 TEST(Batch, LossCoversTheAnswerTokensOnly) {
   auto tokenizer = text::Tokenizer::from_file(testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json");
   TextFormat format{"Question: {question} Answer:", "Caption:", 48, 24, 2};

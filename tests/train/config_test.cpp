@@ -88,6 +88,7 @@ TEST(TrainConfig, WritesEveryFieldItReads) {
   auto j = minimal_config();
   j["lr"] = 3e-4;
   j["eval_blank_images"] = true;
+  j["history_probability"] = 0.25;
   j["prompt_template"] = "Q: {question} A:";
   j["train"][0]["weight"] = 1.5;
   write(tmp.file("config.json"), j);
@@ -98,6 +99,7 @@ TEST(TrainConfig, WritesEveryFieldItReads) {
   EXPECT_EQ(again.to_json(), written);
   EXPECT_DOUBLE_EQ(again.lr, 3e-4);
   EXPECT_TRUE(again.eval_blank_images);
+  EXPECT_DOUBLE_EQ(again.history_probability, 0.25);
   EXPECT_EQ(again.prompt_template.value_or(""), "Q: {question} A:");
   EXPECT_DOUBLE_EQ(again.train.at(0).weight, 1.5);
 }

@@ -228,6 +228,13 @@ TEST(TrainConfigTest, ErrorsNameTheProblem) {
   j.erase("init_model");
   j["dtype"] = "float16";
   EXPECT_THROW(TrainConfig::from_json(j, ""), Error);
+  j["dtype"] = "bfloat16";
+  j["history_probability"] = 1.2;
+  EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("history_probability"), std::string::npos);
+  j["history_probability"] = 0.3;
+  j["history_max_turns"] = 0;
+  EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("history_max_turns"), std::string::npos);
+  j.erase("history_max_turns");
   j["dtype"] = "auto";  // the fast one of this machine
   const auto dtype = TrainConfig::from_json(j, "").compute_dtype();
   EXPECT_TRUE(dtype == torch::kBFloat16 || dtype == torch::kFloat32) << dtype;
