@@ -13,6 +13,7 @@
 #include "io/atomic_file.h"
 #include "testing/fixtures.h"
 #include "testing/testing.h"
+#include "testing/vqa_example.h"
 
 namespace medvqa::eval {
 namespace {
@@ -38,15 +39,7 @@ std::string write_png(const medvqa::testing::TempDir& dir, const std::string& na
   return dir.file(name);
 }
 
-data::VqaExample question(const std::string& image, const std::string& q, const std::string& a,
-                          const std::string& type) {
-  data::VqaExample ex;
-  ex.image_path = image;
-  ex.question = q;
-  ex.answer = a;
-  ex.answer_type = type;
-  return ex;
-}
+using medvqa::testing::vqa_example;
 
 TEST(Audit, FindsSharedImagesRepeatedQuestionsAndUnseenAnswers) {
   medvqa::testing::TempDir dir;
@@ -56,15 +49,15 @@ TEST(Audit, FindsSharedImagesRepeatedQuestionsAndUnseenAnswers) {
   const std::string small_b = write_png(dir, "b-small.png", image::resize_bicubic(b, 64, 64));  // same picture
   const std::string other = write_png(dir, "c.png", c);
   const std::vector<data::VqaExample> train = {
-      question(train_a, "Is there a mass?", "Yes", "CLOSED"),
-      question(train_a, "Which organ is shown?", "Liver", "OPEN"),
-      question(train_b, "What modality is this?", "CT", "OPEN"),
+      vqa_example(train_a, "Is there a mass?", "Yes", "CLOSED"),
+      vqa_example(train_a, "Which organ is shown?", "Liver", "OPEN"),
+      vqa_example(train_b, "What modality is this?", "CT", "OPEN"),
   };
   const std::vector<data::VqaExample> eval = {
-      question(copy_a, "Is there a mass?", "yes", "CLOSED"),               // a lookup: same image, question, answer
-      question(small_b, "What modality is this?", "MRI", "OPEN"),          // same question and image, other answer
-      question(other, "Which organ is shown?", "Kidney", "OPEN"),          // repeated question, new image and answer
-      question(other, "Is the heart enlarged?", "No", "CLOSED"),           // nothing shared
+      vqa_example(copy_a, "Is there a mass?", "yes", "CLOSED"),               // a lookup: same image, question, answer
+      vqa_example(small_b, "What modality is this?", "MRI", "OPEN"),          // same question and image, other answer
+      vqa_example(other, "Which organ is shown?", "Kidney", "OPEN"),          // repeated question, new image and answer
+      vqa_example(other, "Is the heart enlarged?", "No", "CLOSED"),           // nothing shared
   };
   Fingerprints fingerprints;
   add_fingerprints(train, fingerprints);
@@ -98,7 +91,7 @@ TEST(Audit, AnUnreadableImageIsAnErrorNamingIt) {
   io::write_file_atomically(dir.file("broken.png"), "not an image");
   Fingerprints fingerprints;
   try {
-    add_fingerprints({question(dir.file("broken.png"), "q", "a", "OPEN")}, fingerprints);
+    add_fingerprints({vqa_example(dir.file("broken.png"), "q", "a", "OPEN")}, fingerprints);
     ADD_FAILURE() << "no error";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("broken.png"), std::string::npos) << e.what();

@@ -4,6 +4,7 @@
 #include "infer/conversation.h"
 #include "io/error.h"
 #include "testing/tiny_answerer.h"
+#include "testing/vqa_example.h"
 
 namespace medvqa {
 namespace {
@@ -14,12 +15,7 @@ using testing::error_of;
 
 data::VqaExample question(const std::string& image, const std::string& q, const std::string& a,
                           const std::string& language = "en") {
-  data::VqaExample e;
-  e.image_path = image;
-  e.question = q;
-  e.answer = a;
-  e.language = language;
-  return e;
+  return testing::vqa_example(image, q, a, "", language);
 }
 
 // Four questions about a.png (one asked twice, one in Chinese), one about b.png.
