@@ -28,16 +28,25 @@ Command add_average(CLI::App& root) {
   return {cmd, [o]() {
     namespace fs = std::filesystem;
     if (o->models.size() < 2) throw Error("average needs at least two model directories");
-    std::string tokenizer = io::read_text_file(o->models[0] + "/tokenizer.json");
-    std::vector<model::MedVqaModel> models;
-    for (const auto& dir : o->models) {
+    if (!o->weights.empty() && o->weights.size() != o->models.size())
+      throw Error("average: " + std::to_string(o->models.size()) + " models but " + std::to_string(o->weights.size()) +
+                  " weights");
+    auto weight = [&](size_t i) { return o->weights.empty() ? 1.0 : o->weights[i]; };
+    const std::string tokenizer = io::read_text_file(o->models[0] + "/tokenizer.json");
+    auto load = [&](const std::string& dir) {
       if (io::read_text_file(dir + "/tokenizer.json") != tokenizer)
         throw Error(dir + "/tokenizer.json differs from " + o->models[0] + "/tokenizer.json: models with other "
                     "tokenizers cannot be averaged");
-      models.push_back(model::load_medvqa(dir, torch::kFloat32, torch::kCPU, /*merge_adapter=*/true));
+      return model::load_medvqa(dir, torch::kFloat32, torch::kCPU, /*merge_adapter=*/true);
+    };
+    // One model in memory besides the first and the sums, however many are averaged.
+    model::WeightAverage average(load(o->models[0]), weight(0), o->models[0]);
+    for (size_t i = 1; i < o->models.size(); ++i) {
+      auto m = load(o->models[i]);
+      average.add(m, weight(i), o->models[i]);
     }
-    model::average_weights(models, o->weights, o->models);
-    model::save_medvqa(models[0], o->out, model::parse_dtype(o->dtype));
+    auto mean = average.finish();
+    model::save_medvqa(mean, o->out, model::parse_dtype(o->dtype));
     text::Tokenizer::from_file((fs::path(o->models[0]) / "tokenizer.json").string())
         .save((fs::path(o->out) / "tokenizer.json").string());
     std::cout << "wrote " << o->out << " (the average of " << o->models.size() << " models)\n";

@@ -1,7 +1,5 @@
 #include "model/weight_average.h"
 
-#include <numeric>
-
 #include "io/error.h"
 
 namespace medvqa::model {
@@ -15,47 +13,53 @@ std::vector<std::pair<std::string, torch::Tensor>> state_of(MedVqaModel& m) {
   return state;
 }
 
+void check_weight(double weight, const std::string& label) {
+  if (!(weight >= 0)) throw Error("averaging weights: the weight of " + label + " is negative or not a number");
+}
+
 }  // namespace
 
-void average_weights(std::vector<MedVqaModel>& models, std::vector<double> weights,
-                     const std::vector<std::string>& labels) {
-  if (models.empty()) throw Error("averaging weights: no model given");
-  if (weights.empty()) weights.assign(models.size(), 1.0);
-  if (weights.size() != models.size() || labels.size() != models.size())
-    throw Error("averaging weights: " + std::to_string(models.size()) + " models but " +
-                std::to_string(weights.size()) + " weights and " + std::to_string(labels.size()) + " labels");
-  for (size_t i = 0; i < weights.size(); ++i)
-    if (!(weights[i] >= 0)) throw Error("averaging weights: the weight of " + labels[i] + " is negative or not a number");
-  double total = std::accumulate(weights.begin(), weights.end(), 0.0);
-  if (!(total > 0)) throw Error("averaging weights: the weights sum to zero");
+WeightAverage::WeightAverage(MedVqaModel first, double weight, std::string label)
+    : first_(std::move(first)), first_label_(std::move(label)) {
+  for (auto& [name, t] : state_of(first_)) sums_.emplace_back(name, torch::Tensor());
+  add(first_, weight, first_label_);
+}
 
-  auto target = state_of(models[0]);
-  std::vector<std::vector<std::pair<std::string, torch::Tensor>>> states;
-  for (auto& m : models) states.push_back(state_of(m));
-  for (size_t i = 1; i < models.size(); ++i) {
-    if (states[i].size() != target.size())
-      throw Error("averaging weights: " + labels[i] + " has " + std::to_string(states[i].size()) + " tensors, " +
-                  labels[0] + " " + std::to_string(target.size()));
-    for (size_t k = 0; k < target.size(); ++k) {
-      const auto& [name, t] = states[i][k];
-      if (name != target[k].first)
-        throw Error("averaging weights: " + labels[i] + " has '" + name + "' where " + labels[0] + " has '" +
-                    target[k].first + "'");
-      if (t.sizes() != target[k].second.sizes())
-        throw Error("averaging weights: '" + name + "' has shape " + c10::str(t.sizes()) + " in " + labels[i] +
-                    " and " + c10::str(target[k].second.sizes()) + " in " + labels[0]);
-    }
+void WeightAverage::add(MedVqaModel& model, double weight, const std::string& label) {
+  check_weight(weight, label);
+  auto state = state_of(model);
+  if (state.size() != sums_.size())
+    throw Error("averaging weights: " + label + " has " + std::to_string(state.size()) + " tensors, " + first_label_ +
+                " " + std::to_string(sums_.size()));
+  const auto reference = state_of(first_);
+  for (size_t k = 0; k < state.size(); ++k) {
+    const auto& [name, t] = state[k];
+    if (name != sums_[k].first)
+      throw Error("averaging weights: " + label + " has '" + name + "' where " + first_label_ + " has '" +
+                  sums_[k].first + "'");
+    if (t.sizes() != reference[k].second.sizes())
+      throw Error("averaging weights: '" + name + "' has shape " + c10::str(t.sizes()) + " in " + label + " and " +
+                  c10::str(reference[k].second.sizes()) + " in " + first_label_);
   }
-
   torch::NoGradGuard no_grad;
-  for (size_t k = 0; k < target.size(); ++k) {
-    torch::Tensor& out = target[k].second;
-    if (!out.is_floating_point()) continue;  // integer buffers (position ids) are the same in every run
-    auto sum = torch::zeros(out.sizes(), out.options().dtype(torch::kFloat32));
-    for (size_t i = 0; i < models.size(); ++i)
-      sum.add_(states[i][k].second.to(out.device(), torch::kFloat32), weights[i] / total);
-    out.copy_(sum);
+  for (size_t k = 0; k < state.size(); ++k) {
+    const torch::Tensor& t = state[k].second;
+    if (!t.is_floating_point()) continue;  // integer buffers (position ids) are the same in every run
+    auto scaled = t.to(torch::kCPU, torch::kFloat32) * weight;
+    torch::Tensor& sum = sums_[k].second;
+    sum = sum.defined() ? sum.add_(scaled) : scaled;
   }
+  total_weight_ += weight;
+}
+
+MedVqaModel WeightAverage::finish() {
+  if (!(total_weight_ > 0)) throw Error("averaging weights: the weights sum to zero");
+  torch::NoGradGuard no_grad;
+  auto state = state_of(first_);
+  for (size_t k = 0; k < state.size(); ++k)
+    if (sums_[k].second.defined()) state[k].second.copy_(sums_[k].second / total_weight_);
+  sums_.clear();
+  return first_;
 }
 
 }  // namespace medvqa::model

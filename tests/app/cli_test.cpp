@@ -181,6 +181,9 @@ TEST_F(Cli, AverageWritesTheMeanOfModelsThatAnswers) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("negative"), std::string::npos) << bad.output;
   EXPECT_FALSE(std::filesystem::exists(tmp_.file("bad") + "/model.safetensors"));
+  auto short_weights = medvqa("average " + model_ + " " + other + " --weights 1 --out " + tmp_.file("short"));
+  EXPECT_EQ(short_weights.status, 1);
+  EXPECT_NE(short_weights.output.find("2 models but 1 weights"), std::string::npos) << short_weights.output;
 }
 
 TEST_F(Cli, HelpExplainsEverySubcommand) {

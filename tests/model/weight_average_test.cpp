@@ -22,13 +22,22 @@ std::map<std::string, torch::Tensor> copy_of(model::MedVqaModel& m) {
   return out;
 }
 
+// The mean of `models` with `weights` (equal when empty), as medvqa average computes it.
+model::MedVqaModel average(std::vector<model::MedVqaModel>& models, std::vector<double> weights,
+                           const std::vector<std::string>& labels) {
+  if (weights.empty()) weights.assign(models.size(), 1.0);
+  model::WeightAverage mean(models[0], weights[0], labels[0]);
+  for (size_t i = 1; i < models.size(); ++i) mean.add(models[i], weights[i], labels[i]);
+  return mean.finish();
+}
+
 TEST(WeightAverage, IsTheWeightedMeanOfEveryParameter) {
   std::vector<model::MedVqaModel> models = {tiny(1), tiny(2), tiny(3)};
   auto a = copy_of(models[0]), b = copy_of(models[1]), c = copy_of(models[2]);
   ASSERT_FALSE(torch::equal(a.at("query_tokens"), b.at("query_tokens")));  // other seeds, other weights
-  model::average_weights(models, {1, 2, 1}, {"a", "b", "c"});  // normalised: 1/4, 1/2, 1/4
+  auto mean = average(models, {1, 2, 1}, {"a", "b", "c"});  // normalised: 1/4, 1/2, 1/4
   size_t checked = 0;
-  for (auto& p : models[0]->named_parameters()) {
+  for (auto& p : mean->named_parameters()) {
     auto expected = 0.25 * a[p.key()] + 0.5 * b[p.key()] + 0.25 * c[p.key()];
     EXPECT_TRUE(torch::allclose(p.value(), expected, 1e-6, 1e-7)) << p.key();
     ++checked;
@@ -41,40 +50,36 @@ TEST(WeightAverage, IsTheWeightedMeanOfEveryParameter) {
 TEST(WeightAverage, EqualWeightsByDefaultAndTheMeanOfOneModelIsItself) {
   std::vector<model::MedVqaModel> two = {tiny(1), tiny(2)};
   auto a = copy_of(two[0]), b = copy_of(two[1]);
-  model::average_weights(two, {}, {"a", "b"});
-  for (auto& p : two[0]->named_parameters())
+  auto mean = average(two, {}, {"a", "b"});
+  for (auto& p : mean->named_parameters())
     EXPECT_TRUE(torch::allclose(p.value(), 0.5 * (a[p.key()] + b[p.key()]), 1e-6, 1e-7)) << p.key();
 
   std::vector<model::MedVqaModel> one = {tiny(5)};
   auto before = copy_of(one[0]);
-  model::average_weights(one, {}, {"only"});
-  for (auto& p : one[0]->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), before[p.key()])) << p.key();
+  auto itself = average(one, {}, {"only"});
+  for (auto& p : itself->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), before[p.key()])) << p.key();
 }
 
 TEST(WeightAverage, RefusesModelsOfAnotherShapeNamingTheTensorAndTheModel) {
   auto wider = testing::tiny_medvqa_config();
   wider.text.hidden_size = 48;
   std::vector<model::MedVqaModel> models = {tiny(1), tiny(2, wider)};
-  std::string message = testing::error_of([&] { model::average_weights(models, {}, {"runs/a", "runs/wide"}); });
+  std::string message = testing::error_of([&] { average(models, {}, {"runs/a", "runs/wide"}); });
   EXPECT_NE(message.find("runs/wide"), std::string::npos) << message;
   EXPECT_NE(message.find("shape"), std::string::npos) << message;
 
   auto deeper = testing::tiny_medvqa_config();
   deeper.text.n_layer = 3;
   std::vector<model::MedVqaModel> other = {tiny(1), tiny(2, deeper)};
-  message = testing::error_of([&] { model::average_weights(other, {}, {"runs/a", "runs/deep"}); });
+  message = testing::error_of([&] { average(other, {}, {"runs/a", "runs/deep"}); });
   EXPECT_NE(message.find("runs/deep"), std::string::npos) << message;
 }
 
 TEST(WeightAverage, RefusesBadWeights) {
   std::vector<model::MedVqaModel> models = {tiny(1), tiny(2)};
-  EXPECT_NE(testing::error_of([&] { model::average_weights(models, {1, -1}, {"a", "b"}); }).find("weight of b"),
-            std::string::npos);
-  EXPECT_NE(testing::error_of([&] { model::average_weights(models, {0, 0}, {"a", "b"}); }).find("sum to zero"),
-            std::string::npos);
-  EXPECT_NE(testing::error_of([&] { model::average_weights(models, {1}, {"a", "b"}); }).find("2 models but 1 weights"),
-            std::string::npos);
-  EXPECT_NE(testing::error_of([&] { model::average_weights(models, {1, std::nan("")}, {"a", "b"}); }).find("weight of b"),
+  EXPECT_NE(testing::error_of([&] { average(models, {1, -1}, {"a", "b"}); }).find("weight of b"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { average(models, {0, 0}, {"a", "b"}); }).find("sum to zero"), std::string::npos);
+  EXPECT_NE(testing::error_of([&] { average(models, {1, std::nan("")}, {"a", "b"}); }).find("weight of b"),
             std::string::npos);
 }
 
