@@ -19,8 +19,7 @@ int64_t panel_index(int64_t j, int64_t p, int64_t kp) {
 }
 
 #ifdef MEDVQA_X86
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512bf16")
+MEDVQA_TARGET_PUSH("avx512f,avx512bw,avx512vl,avx512bf16")
 
 // 16 bf16 values as fp32.
 __m512 widen_bf16x16(__m256i bits) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16)); }
@@ -191,7 +190,7 @@ void pack_int8_panels_avx512(const int8_t* w, const float* scale, int64_t n, int
 // panel-major so that each thread keeps to a few panels.
 constexpr int64_t kChunkRows = 64;
 
-#pragma GCC pop_options
+MEDVQA_TARGET_POP
 #endif
 
 // The panels of an [n, k] weight, value by value: value(j, p) is W[j, p].

@@ -40,8 +40,7 @@ void layer_norm_row_portable(const uint16_t* x, const uint16_t* w, const uint16_
 }
 
 #ifdef MEDVQA_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+MEDVQA_TARGET_PUSH("avx2,fma")
 
 // exp(t) for t in [-87, 88]: t = n·ln2 + r with |r| ≤ ln2/2, exp(r) by its Taylor series to r⁶
 // (relative error < 2e-7, far below bf16's 4e-3), 2ⁿ built in the exponent bits.
@@ -104,7 +103,7 @@ void layer_norm_row_avx2(const uint16_t* x, const uint16_t* w, const uint16_t* b
     y[i] = float_to_bf16((bf16_to_float(x[i]) - mean) * rstd * bf16_to_float(w[i]) + bf16_to_float(b[i]));
 }
 
-#pragma GCC pop_options
+MEDVQA_TARGET_POP
 #endif
 
 // Elementwise work in chunks of 16K values (64 KiB in and out); rows in chunks of about as much.

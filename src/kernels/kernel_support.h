@@ -10,6 +10,19 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define MEDVQA_X86 1  // the AVX2 kernels can be compiled (whether they run is using_avx2())
+
+// Compiles the functions between MEDVQA_TARGET_PUSH("avx2,fma") and MEDVQA_TARGET_POP for those
+// instruction sets (the rest of the file stays portable). GCC's target pragma; clang ignores it
+// and takes its own attribute push instead, which also reaches lambdas and templates.
+#define MEDVQA_PRAGMA(text) _Pragma(#text)
+#if defined(__clang__)
+#define MEDVQA_TARGET_PUSH(features) \
+  MEDVQA_PRAGMA(clang attribute push(__attribute__((target(features))), apply_to = function))
+#define MEDVQA_TARGET_POP _Pragma("clang attribute pop")
+#else
+#define MEDVQA_TARGET_PUSH(features) _Pragma("GCC push_options") MEDVQA_PRAGMA(GCC target(features))
+#define MEDVQA_TARGET_POP _Pragma("GCC pop_options")
+#endif
 #endif
 
 namespace medvqa::kernels {

@@ -31,8 +31,7 @@ void rows_portable(const float* x, int64_t m, const T* w, const float* scale, in
 }
 
 #ifdef MEDVQA_X86
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
+MEDVQA_TARGET_PUSH("avx2,fma")
 
 inline __m256 load8(const uint16_t* p) { return load_bf16x8(p); }
 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
@@ -139,10 +138,9 @@ void int8_rows_to_bf16_avx2(const int8_t* w, const float* scale, int64_t k, int6
   }
 }
 
-#pragma GCC pop_options
+MEDVQA_TARGET_POP
 
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512bf16")
+MEDVQA_TARGET_PUSH("avx512f,avx512bw,avx512bf16")
 
 // MI input rows against NJ weight rows, 32 bf16 values per step (a masked load for the tail):
 // MI·NJ accumulators, each vdpbf16ps adding 16 pairs of products.
@@ -195,7 +193,7 @@ void bf16_dot_rows_avx512(const uint16_t* x, int64_t m, const uint16_t* w, int64
   for (; j < last; ++j) dot_rows_bf16<1>(x, m, k, w + j * k, y + j, ldy);
 }
 
-#pragma GCC pop_options
+MEDVQA_TARGET_POP
 #endif
 
 // Output rows in blocks that each stream a few tens of KiB of weights, split over the threads.

@@ -27,8 +27,7 @@ uint64_t fold_portable(const uint64_t* p, int64_t words) {
 }
 
 #ifdef MEDVQA_X86
-#pragma GCC push_options
-#pragma GCC target("avx2")
+MEDVQA_TARGET_PUSH("avx2")
 uint64_t fold_avx2(const uint64_t* p, int64_t words) {
   __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
   int64_t i = 0;
@@ -42,7 +41,7 @@ uint64_t fold_avx2(const uint64_t* p, int64_t words) {
   _mm256_store_si256((__m256i*)lanes, _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)));
   return lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3] ^ fold_portable(p + i, words - i);
 }
-#pragma GCC pop_options
+MEDVQA_TARGET_POP
 #endif
 
 uint64_t fold(const uint64_t* p, int64_t words) {

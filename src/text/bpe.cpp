@@ -46,7 +46,9 @@ Bpe::Bpe(Vocab vocab, std::vector<Merge> merges, BpeOptions options)
   const size_t prefix_len = options_.continuing_subword_prefix ? options_.continuing_subword_prefix->size() : 0;
   merge_map_.reserve(merges_.size());
   for (size_t rank = 0; rank < merges_.size(); ++rank) {
-    const auto& [a, b] = merges_[rank];
+    // Named references, not a structured binding: C++17 lambdas cannot capture those.
+    const std::string& a = merges_[rank].first;
+    const std::string& b = merges_[rank].second;
     auto describe = [&, rank = rank] { return "merge #" + std::to_string(rank) + " '" + a + " " + b + "'"; };
     auto ia = vocab_.find(a);
     if (ia == vocab_.end()) throw Error(describe() + " refers to unknown token '" + a + "'");
