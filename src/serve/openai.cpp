@@ -164,6 +164,16 @@ ChatRequest parse_chat_request(const json& body, int64_t max_tokens_limit) {
   return r;
 }
 
+ChatRequest read_chat_request(const std::string& body, int64_t max_tokens_limit) {
+  json parsed;
+  try {
+    parsed = json::parse(body);
+  } catch (const json::parse_error& e) {
+    throw RequestError(400, std::string("malformed JSON body: ") + e.what(), "", "invalid_json");
+  }
+  return parse_chat_request(parsed, max_tokens_limit);
+}
+
 json completion_json(const Completion& c) {
   const auto& a = c.answer;
   json j = {{"id", c.id},

@@ -36,6 +36,8 @@ struct ChatRequest {
 
 // Unknown fields are ignored, as OpenAI does; known ones must have the right types.
 ChatRequest parse_chat_request(const nlohmann::json& body, int64_t max_tokens_limit);
+// A chat-completions request body as it arrives: malformed JSON is a 400 like any other mistake.
+ChatRequest read_chat_request(const std::string& body, int64_t max_tokens_limit);
 
 // "data:image/png;base64,...." → bytes. Other URLs are refused: the server fetches nothing.
 std::vector<uint8_t> decode_data_uri(const std::string& uri);

@@ -201,13 +201,7 @@ struct Server::Impl {
 
   void handle_chat(const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
-    json body;
-    try {
-      body = json::parse(req.body);
-    } catch (const json::parse_error& e) {
-      throw RequestError(400, std::string("malformed JSON body: ") + e.what(), "", "invalid_json");
-    }
-    ChatRequest chat = parse_chat_request(body, options.max_tokens_limit);
+    ChatRequest chat = read_chat_request(req.body, options.max_tokens_limit);
     const auto method = heatmap_method(chat.heatmap);
     image::DecodeOptions decode;
     decode.max_pixels = options.max_pixels;
