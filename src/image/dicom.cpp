@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "image/decoders.h"
+#include "image/dicom_lengths.h"
 #include "io/error.h"
 
 namespace medvqa::image {
@@ -77,6 +78,7 @@ namespace detail {
 
 Image decode_dicom(const uint8_t* data, size_t size, const std::string& origin, const DecodeOptions& options) {
   register_codecs();
+  check_dicom_lengths(data, size, origin);
   DcmInputBufferStream stream;
   stream.setBuffer(data, offile_off_t(size));
   stream.setEos();

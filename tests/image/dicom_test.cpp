@@ -216,5 +216,55 @@ TEST(Dicom, CorruptTruncatedAndNonImageFilesGetClearErrors) {
   EXPECT_NE(message(tmp.file("report.dcm")).find("no pixel data"), std::string::npos) << message(tmp.file("report.dcm"));
 }
 
+// A hostile upload: a few hundred bytes whose pixel data claims 4 GB. DCMTK would allocate the
+// claimed length before reading it (found by fuzz/image_fuzzer); the check refuses it first.
+TEST(Dicom, AnElementClaimingMoreBytesThanTheFileHoldsIsRefusedNamingIt) {
+  testing::TempDir tmp;
+  write_dicom(ct(), tmp.file("ct.dcm"));
+  std::string bytes = testing::read_file(tmp.file("ct.dcm"));
+  const std::string pixel_data("\xe0\x7f\x10\x00OW\0\0", 8);
+  const size_t at = bytes.rfind(pixel_data);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at + 8, 4, std::string("\x00\x00\x00\xf0", 4));
+  try {
+    decode_image(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "upload.dcm");
+    ADD_FAILURE() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("upload.dcm: DICOM element (7FE0,0010) claims 4026531840 bytes, but only 8 remain"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// The length check walks sequences, items and encapsulated pixel data in every transfer syntax
+// without refusing a well-formed file.
+TEST(Dicom, SequencesAndEveryTransferSyntaxPassTheLengthCheck) {
+  testing::TempDir tmp;
+  write_dicom(ct(), tmp.file("ct.dcm"));
+  const auto reference = load_image(tmp.file("ct.dcm"));
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile(tmp.file("ct.dcm").c_str()).good());
+  DcmItem* item = nullptr;
+  ASSERT_TRUE(file.getDataset()->findOrCreateSequenceItem(DCM_ReferencedImageSequence, item, -2).good());
+  item->putAndInsertString(DCM_ReferencedSOPClassUID, UID_CTImageStorage);
+  item->putAndInsertString(DCM_ReferencedSOPInstanceUID, "1.2.826.0.1.3680043.2.1125.7");
+  ASSERT_TRUE(file.getDataset()->findOrCreateSequenceItem(DCM_SourceImageSequence, item, -2).good());
+  item->putAndInsertString(DCM_ReferencedSOPClassUID, UID_CTImageStorage);
+  const std::pair<E_TransferSyntax, const char*> syntaxes[] = {{EXS_LittleEndianImplicit, "implicit.dcm"},
+                                                               {EXS_LittleEndianExplicit, "explicit.dcm"},
+                                                               {EXS_BigEndianExplicit, "big-endian.dcm"},
+                                                               {EXS_DeflatedLittleEndianExplicit, "deflated.dcm"}};
+  for (const auto& [syntax, name] : syntaxes) {
+    // Undefined-length sequences and items in one file, explicit lengths in another.
+    for (E_EncodingType encoding : {EET_UndefinedLength, EET_ExplicitLength}) {
+      const std::string path = tmp.file(std::to_string(int(encoding)) + name);
+      ASSERT_TRUE(file.saveFile(path.c_str(), syntax, encoding).good()) << path;
+      EXPECT_EQ(load_image(path).pixels, reference.pixels) << path;
+    }
+  }
+  run("dcmcrle " + tmp.file("1explicit.dcm") + " " + tmp.file("rle.dcm"));
+  EXPECT_EQ(load_image(tmp.file("rle.dcm")).pixels, reference.pixels);
+}
+
 }  // namespace
 }  // namespace medvqa::image
