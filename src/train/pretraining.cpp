@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "io/atomic_file.h"
@@ -13,20 +12,12 @@
 #include "model/pretrained.h"
 #include "model/threads.h"
 #include "train/loss.h"
+#include "train/metrics_log.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
 namespace medvqa::train {
 namespace fs = std::filesystem;
-
-namespace {
-
-void append_line(const fs::path& path, const nlohmann::json& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line.dump() << "\n";
-}
-
-}  // namespace
 
 void copy_parameters(torch::nn::Module& from, torch::nn::Module& to) {
   torch::NoGradGuard no_grad;
@@ -49,6 +40,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
   auto optimizer = make_adamw(trainable, config);
 
   const fs::path out = config.output_dir, checkpoint = out / "checkpoint", best = out / "best";
+  const MetricsLog metrics((out / "metrics.jsonl").string());
   fs::create_directories(out);
   io::write_file_atomically((out / "config.json").string(), config.to_json().dump(2) + "\n");
   int64_t step = 0, best_step = -1;
@@ -61,7 +53,10 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     step = state.at("step").get<int64_t>();
     best_step = state.at("best_step").get<int64_t>();
     best_metric = best_step < 0 ? -INFINITY : state.at("best_metric").get<double>();
+    metrics.resume_at(step);
     if (verbose) std::cerr << "resumed from " << existing.string() << " at step " << step << "\n";
+  } else {
+    metrics.clear();
   }
   auto save_checkpoint = [&]() {
     io::replace_directory(checkpoint, [&](const fs::path& dir) {
@@ -82,7 +77,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     }
     objective.module().train();
     e["step"] = step;
-    append_line(out / "metrics.jsonl", e);
+    metrics.append(e);
     if (verbose) std::cerr << "eval step " << step << ": " << e.dump() << "\n";
     double metric = e.at("metric").get<double>();
     if (best_step < 0 || metric > best_metric) {
@@ -121,7 +116,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     ++step;
     ++steps_this_call;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    append_line(out / "metrics.jsonl", {{"step", step}, {"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
+    metrics.append({{"step", step}, {"loss", value}, {"lr", lr}, {"grad_norm", grad_norm},
                                         {"samples_per_second", double(config.batch_size) / seconds}});
     if (verbose && (step % config.log_every == 0 || step == 1))
       std::cerr << "step " << step << "/" << config.max_steps << " loss " << value << " lr " << lr << " grad_norm "

@@ -342,10 +342,10 @@ void Trainer::save_best() {
   });
 }
 
+MetricsLog Trainer::metrics_log() const { return MetricsLog((fs::path(config_.output_dir) / "metrics.jsonl").string()); }
+
 void Trainer::append_metrics(const nlohmann::json& line) {
-  if (!is_writer()) return;
-  std::ofstream out(fs::path(config_.output_dir) / "metrics.jsonl", std::ios::app);
-  out << line.dump() << "\n";
+  if (is_writer()) metrics_log().append(line);
 }
 
 // Evaluates, keeps the best model, and says whether early stopping ends the run.
@@ -388,7 +388,12 @@ void Trainer::run(bool resume, int64_t stop_after) {
     io::write_file_atomically((fs::path(config_.output_dir) / "config.json").string(),
                               config_.to_json().dump(2) + "\n");
   }
-  if (resume && !io::existing_directory(checkpoint_dir()).empty()) load_checkpoint();
+  if (resume && !io::existing_directory(checkpoint_dir()).empty()) {
+    load_checkpoint();
+    if (is_writer()) metrics_log().resume_at(state_.step);
+  } else if (is_writer()) {
+    metrics_log().clear();
+  }
   const bool tty = verbose_ && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
   const int64_t first = state_.step;

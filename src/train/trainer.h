@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "eval/metrics.h"
+#include "train/metrics_log.h"
 #include "model/medvqa_model.h"
 #include "text/tokenizer.h"
 #include "train/batch.h"
@@ -82,6 +83,7 @@ class Trainer {
   void build_optimizer();
   bool evaluate_and_select(bool tty);
   void save_best();  // output_dir/best: a model directory that `ask`, `eval` and the next stage load
+  MetricsLog metrics_log() const;
   void append_metrics(const nlohmann::json& line);
   std::string checkpoint_dir() const;
   bool is_writer() const { return communicator_ == nullptr || communicator_->rank() == 0; }

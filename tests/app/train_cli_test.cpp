@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "testing/testing.h"
+#include "testing/tiny_training.h"
 
 namespace medvqa {
 namespace {
@@ -14,21 +15,9 @@ namespace {
 using testing::medvqa;
 
 std::string write_config(const testing::TempDir& tmp, const std::string& name, int64_t batch) {
-  nlohmann::json j = {
-      {"name", name},
-      {"output_dir", tmp.file(name)},
-      {"model_config", testing::source_dir() + "/configs/models/tiny.json"},
-      {"tokenizer", testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json"},
-      {"train", {{{"format", "slake"}, {"path", testing::data_root() + "/slake/train.json"}, {"limit", 48}}}},
-      {"trainable", {"*"}},
-      {"lr", 2e-3},
-      {"warmup_steps", 2},
-      {"max_steps", 3},
-      {"batch_size", batch},
-      {"checkpoint_every", 0},
-      {"threads", 1},
-      {"crop_scale_min", 0.8},
-  };
+  auto j = testing::tiny_training(name, tmp.file(name), 48);
+  j["max_steps"] = 3;
+  j["batch_size"] = batch;
   std::string path = tmp.file(name + ".json");
   std::ofstream(path) << j.dump(2);
   return path;

@@ -53,9 +53,12 @@ std::string source_dir() { return from_env("MEDVQA_SOURCE_DIR", MEDVQA_SOURCE_DI
 std::string binary_path() { return from_env("MEDVQA_BINARY", MEDVQA_BINARY); }
 
 Run medvqa(const std::string& args, bool stderr_too) {
+  return run_shell(binary_path() + " " + args + (stderr_too ? " 2>&1" : " 2>/dev/null"));
+}
+
+Run run_shell(const std::string& command) {
   Run r{0, ""};
-  const std::string redirect = stderr_too ? " 2>&1" : " 2>/dev/null";
-  FILE* p = popen((binary_path() + " " + args + redirect).c_str(), "r");
+  FILE* p = popen(command.c_str(), "r");
   if (p == nullptr) return {-1, "popen failed"};
   std::array<char, 4096> buf{};
   while (size_t n = fread(buf.data(), 1, buf.size(), p)) r.output.append(buf.data(), n);

@@ -22,6 +22,8 @@ struct Run {
   std::string output;  // stdout, then stderr when `stderr_too`
 };
 Run medvqa(const std::string& args, bool stderr_too = true);
+// Runs a /bin/sh command line and collects its stdout.
+Run run_shell(const std::string& command);
 // Subdirectories of `dir` that contain `marker` (e.g. every bloom model dir holding config.json),
 // sorted, so tests discover cases from the files instead of hard-coding them.
 std::vector<std::string> subdirs_with(const std::string& dir, const std::string& marker);

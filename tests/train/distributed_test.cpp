@@ -10,6 +10,7 @@
 
 #include "io/error.h"
 #include "testing/testing.h"
+#include "testing/tiny_training.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -87,23 +88,8 @@ TEST(DistributedEnv, ReadsTorchrunVariablesAndRejectsBadOnes) {
 }
 
 TrainConfig config(const std::string& out, int64_t batch, int64_t accum) {
-  nlohmann::json j = {
-      {"name", "ddp-test"},
-      {"output_dir", out},
-      {"model_config", testing::source_dir() + "/configs/models/tiny.json"},
-      {"tokenizer", testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json"},
-      {"train", {{{"format", "slake"}, {"path", testing::data_root() + "/slake/train.json"}, {"limit", 64}}}},
-      {"trainable", {"*"}},
-      {"lr", 2e-3},
-      {"warmup_steps", 2},
-      {"max_steps", 4},
-      {"batch_size", batch},
-      {"grad_accum", accum},
-      {"checkpoint_every", 0},
-      {"threads", 1},
-      {"crop_scale_min", 0.8},
-      {"color_jitter", 0.1},
-  };
+  auto j = testing::tiny_training("ddp-test", out, 64);
+  j.update({{"max_steps", 4}, {"batch_size", batch}, {"grad_accum", accum}, {"color_jitter", 0.1}});
   return TrainConfig::from_json(j, "");
 }
 

@@ -14,6 +14,7 @@
 #include "model/init.h"
 #include "model/pretrained.h"
 #include "testing/testing.h"
+#include "testing/tiny_training.h"
 #include "train/schedule.h"
 #include "train/trainer.h"
 
@@ -21,24 +22,13 @@ namespace medvqa::train {
 namespace {
 
 TrainConfig tiny_config(const std::string& out, int64_t steps) {
-  nlohmann::json j = {
-      {"name", "tiny-test"},
-      {"output_dir", out},
-      {"model_config", testing::source_dir() + "/configs/models/tiny.json"},
-      {"tokenizer", testing::golden_root() + "/tokenizer/bpe_small/tokenizer.json"},
-      {"train", {{{"format", "slake"}, {"path", testing::data_root() + "/slake/train.json"}, {"limit", 96}}}},
-      {"validation", {{{"format", "slake"}, {"path", testing::data_root() + "/slake/validate.json"}, {"limit", 16}}}},
-      {"trainable", {"*"}},
-      {"lr", 2e-3},
-      {"warmup_steps", 3},
-      {"max_steps", steps},
-      {"batch_size", 8},
-      {"eval_every", 0},
-      {"checkpoint_every", 0},
-      {"threads", 1},
-      {"crop_scale_min", 0.8},
-      {"flip_probability", 0.5},
-  };
+  auto j = testing::tiny_training("tiny-test", out, 96);
+  j.update({{"validation", {{{"format", "slake"}, {"path", testing::data_root() + "/slake/validate.json"}, {"limit", 16}}}},
+            {"warmup_steps", 3},
+            {"max_steps", steps},
+            {"batch_size", 8},
+            {"eval_every", 0},
+            {"flip_probability", 0.5}});
   return TrainConfig::from_json(j, "");
 }
 
