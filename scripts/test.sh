@@ -14,3 +14,8 @@ export MEDVQA_REQUIRE_FIXTURES=1
 
 # Tests read ../shared/golden and ../shared/data unless MEDVQA_GOLDEN / MEDVQA_DATA say otherwise.
 ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+
+# The parsers' libFuzzer harnesses under ASan + UBSan, 20 s each from their seed corpora
+# (scripts/fuzz.sh runs them longer; the chat-request harness, which builds the whole server
+# with clang, runs there too).
+scripts/fuzz.sh 20 safetensors checkpoint_index torch_zip tokenizer_json tokenizer_encode image
