@@ -168,7 +168,7 @@ ChatRequest read_chat_request(const std::string& body, int64_t max_tokens_limit)
   json parsed;
   try {
     parsed = json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // a syntax error, or a number no double holds (1e400)
     throw RequestError(400, std::string("malformed JSON body: ") + e.what(), "", "invalid_json");
   }
   return parse_chat_request(parsed, max_tokens_limit);

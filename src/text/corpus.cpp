@@ -31,7 +31,7 @@ std::vector<std::string> from_json_rows(const std::string& path, const std::stri
   nlohmann::json rows;
   try {
     rows = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": invalid JSON: " + e.what());
   }
   if (!rows.is_array()) throw Error(path + ": expected a JSON array of dataset rows");

@@ -98,7 +98,7 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
     nlohmann::json map;
     try {
       map = nlohmann::json::parse(io::read_text_file(map_file.string()));
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       throw Error(map_file.string() + ": invalid JSON: " + e.what());
     }
     const char* keys[kRoles] = {"bos_token", "eos_token", "pad_token", "unk_token"};
