@@ -71,7 +71,8 @@ Answerer::Answerer(model::MedVqaModel model, text::Tokenizer tokenizer, std::str
 }
 
 std::string Answerer::prompt(const std::string& question, const std::vector<Turn>& history) const {
-  return conversation_prompt(model_->config.prompt_template, question, history);
+  return conversation_prompt(model_->config.prompt_template, question,
+                             model_->config.follow_ups_in_prompt ? history : std::vector<Turn>());
 }
 
 std::pair<torch::Tensor, torch::Tensor> Answerer::encode_prompts(const std::vector<std::string>& prompts) const {

@@ -259,6 +259,7 @@ MedVqaConfig MedVqaConfig::from_json(const json& j) {
   c.num_query_tokens = field(j, {"num_query_tokens"}, c.num_query_tokens);
   c.prompt_template = field(j, {"prompt_template"}, c.prompt_template);
   c.max_new_tokens = field(j, {"max_new_tokens"}, c.max_new_tokens);
+  c.follow_ups_in_prompt = field(j, {"follow_ups_in_prompt"}, c.follow_ups_in_prompt);
   require_positive(c.num_query_tokens, "num_query_tokens");
   require_positive(c.max_new_tokens, "max_new_tokens");  // an answer needs at least one token
   if (c.prompt_template.find("{question}") == std::string::npos)
@@ -274,7 +275,8 @@ json MedVqaConfig::to_json() const {
           {"text_config", text.to_json()},
           {"num_query_tokens", num_query_tokens},
           {"prompt_template", prompt_template},
-          {"max_new_tokens", max_new_tokens}};
+          {"max_new_tokens", max_new_tokens},
+          {"follow_ups_in_prompt", follow_ups_in_prompt}};
 }
 
 }  // namespace medvqa::model

@@ -72,6 +72,8 @@ Trainer::Trainer(TrainConfig config, bool verbose, std::shared_ptr<Communicator>
   if (tokenizer_->vocab_size() > model_->config.text.vocab_size)
     throw Error("tokenizer has more tokens than the language model's vocab_size");
   if (config_.prompt_template) model_->config.prompt_template = *config_.prompt_template;
+  // The saved model prompts follow-ups as this stage trained them.
+  model_->config.follow_ups_in_prompt = config_.history_probability > 0;
   fs::path adapter = fs::path(config_.init_model) / "adapter" / "adapter_config.json";
   if (!config_.init_model.empty() && fs::exists(adapter)) {
     config_.lora = model::LoraConfig::from_json(model::read_json_file(adapter.string()));

@@ -77,6 +77,16 @@ TEST(Conversation, RandomHistoriesDrawPartnersAtTheGivenRateReproducibly) {
   EXPECT_THROW(infer::random_histories(many, 1.5, 3, 42), Error);
 }
 
+// A model trained on single questions answers follow-ups as it was trained: alone.
+TEST(Conversation, AModelNotTrainedWithFollowUpsAsksEachQuestionAlone) {
+  auto answerer = testing::tiny_answerer(0.02, 7);
+  const std::vector<infer::Turn> history = {{"Which organ?", "liver"}};
+  ASSERT_TRUE(answerer.model()->config.follow_ups_in_prompt);  // configs/models/tiny.json
+  EXPECT_NE(answerer.prompt("Is it enlarged?", history), answerer.prompt("Is it enlarged?"));
+  answerer.model()->config.follow_ups_in_prompt = false;
+  EXPECT_EQ(answerer.prompt("Is it enlarged?", history), answerer.prompt("Is it enlarged?"));
+}
+
 TEST(Conversation, EarlierTurnsPrecedeTheQuestionInTheTemplate) {
   auto answerer = testing::tiny_answerer(0.02, 7);
   EXPECT_EQ(answerer.prompt("Is it enlarged?", {{"Which organ?", " liver\n"}, {"Which side?", "left"}}),

@@ -79,6 +79,8 @@ TEST(Trainer, BestModelLoadsAndAnswers) {
   trainer.run(false);
   EXPECT_GE(trainer.state().best_step, 3);
   auto answerer = infer::Answerer::load(tmp.path() + "/best");
+  // Trained on single questions only, it asks follow-ups alone (tiny.json asked them with history).
+  EXPECT_FALSE(answerer.model()->config.follow_ups_in_prompt);
   auto image = image::load_image(testing::data_root() + "/slake/imgs/xmlab1/source.jpg");
   auto a = answerer.answer(image, "Which organ is abnormal?");
   EXPECT_GT(a.prompt_tokens, 0);
@@ -100,6 +102,14 @@ TEST(Trainer, BestModelLoadsAndAnswers) {
   auto saved = model::load_medvqa(tmp.path() + "/checkpoint/model");
   auto params = trainer.model()->named_parameters();
   for (const auto& p : saved->named_parameters()) EXPECT_TRUE(torch::equal(params[p.key()], p.value())) << p.key();
+}
+
+TEST(Trainer, AModelTrainedWithFollowUpsPromptsThemWithTheirEarlierTurns) {
+  testing::TempDir tmp;
+  auto config = tiny_config(tmp.path(), 2);
+  config.history_probability = 0.5;
+  Trainer(config, false).run(false);
+  EXPECT_TRUE(model::load_medvqa(tmp.path() + "/best")->config.follow_ups_in_prompt);
 }
 
 TEST(Trainer, ValidationAnswersAndScoresAsMedvqaEvalDoes) {
