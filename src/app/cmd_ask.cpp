@@ -11,6 +11,7 @@
 #include "infer/answerer.h"
 #include "infer/heatmap.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 
 namespace medvqa::app {
 
@@ -95,7 +96,7 @@ Command add_ask(CLI::App& root) {
         j["heatmap"] = infer::to_json(*heatmap);
         j["heatmap"]["image"] = o->heatmap;
       }
-      std::cout << j.dump(2) << "\n";
+      std::cout << io::json_text(j, 2) << "\n";
     } else {
       std::cout << a.text << "\n";
       char confidence[96];

@@ -7,6 +7,7 @@
 #include "eval/floors.h"
 #include "io/error.h"
 #include "io/atomic_file.h"
+#include "io/json_text.h"
 
 namespace medvqa::eval {
 
@@ -57,11 +58,6 @@ json groups_json(const std::map<std::string, GroupScores>& groups) {
   json out = json::object();
   for (const auto& [k, g] : groups) out[k] = group_json(g);
   return out;
-}
-
-std::string dump(const json& j, int indent) {
-  // Invalid UTF-8 in a model's output must not make the report unwritable.
-  return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 // Terminal columns of a code point: 2 for East Asian wide and full-width characters (CJK, Hangul,
@@ -390,13 +386,13 @@ std::string format_table(const Report& r) {
 }
 
 void write_report(const Report& report, const std::string& path) {
-  io::write_file_atomically(path, dump(report_json(report), 2) + "\n");
+  io::write_file_atomically(path, io::json_text(report_json(report), 2) + "\n");
 }
 
 void write_predictions(const Report& report, const std::string& path) {
   std::string out;
   for (const auto& s : report.predictions) {
-    out += dump(prediction_json(s), -1);
+    out += io::json_text(prediction_json(s));
     out += '\n';
   }
   io::write_file_atomically(path, out);

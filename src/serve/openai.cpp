@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "io/json_text.h"
 #include "serve/base64.h"
 
 namespace medvqa::serve {
@@ -192,6 +193,22 @@ json completion_json(const Completion& c) {
   return j;
 }
 
+std::vector<std::string> stream_pieces(const text::Tokenizer& tokenizer, const std::string& answer) {
+  std::vector<std::string> pieces;
+  const auto ids = tokenizer.encode(answer, false);
+  size_t sent = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string text = tokenizer.decode(std::vector<int64_t>(ids.begin(), ids.begin() + int64_t(i) + 1), true);
+    // The decoder writes U+FFFD for a character whose bytes have not all come yet: wait for them.
+    static const std::string kReplacement = "\xEF\xBF\xBD";
+    const bool partial = i + 1 < ids.size() && text.size() >= 3 && text.compare(text.size() - 3, 3, kReplacement) == 0;
+    if (partial || text.size() <= sent) continue;
+    pieces.push_back(text.substr(sent));
+    sent = text.size();
+  }
+  return pieces;
+}
+
 std::vector<std::string> completion_events(const Completion& c, const std::vector<std::string>& pieces) {
   auto chunk = [&](const json& delta, const json& finish) {
     return json{{"id", c.id},
@@ -201,7 +218,7 @@ std::vector<std::string> completion_events(const Completion& c, const std::vecto
                 {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
   };
   std::vector<std::string> events;
-  auto add = [&](const json& j) { events.push_back("data: " + j.dump() + "\n\n"); };
+  auto add = [&](const json& j) { events.push_back("data: " + io::json_text(j) + "\n\n"); };
   add(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
   for (const auto& p : pieces) add(chunk({{"content", p}}, nullptr));
   json last = chunk(json::object(), c.truncated ? "length" : "stop");

@@ -51,6 +51,9 @@ struct Completion {
 };
 
 nlohmann::json completion_json(const Completion& c);
+// The answer in token-sized pieces for streaming: a piece ends on a whole UTF-8 character (a
+// byte-level token can end inside one), so every piece is valid text and they join to the answer.
+std::vector<std::string> stream_pieces(const text::Tokenizer& tokenizer, const std::string& answer);
 // Server-sent events of a streamed completion: the role, the answer in token-sized pieces, the
 // finish reason with usage and medvqa's fields, then [DONE].
 std::vector<std::string> completion_events(const Completion& c, const std::vector<std::string>& pieces);

@@ -10,6 +10,7 @@
 
 #include "data/closed.h"
 #include "image/preprocess.h"
+#include "io/json_text.h"
 #include "serve/openai.h"
 
 namespace medvqa::serve {
@@ -22,7 +23,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  res.set_content(io::json_text(body), "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message, const std::string& param = "",
@@ -229,16 +230,8 @@ struct Server::Impl {
     }
     // The answer is complete before the first event (decoding runs batched); the events carry it
     // in token-sized pieces so OpenAI streaming clients work unchanged.
-    std::vector<std::string> pieces;
-    const auto& tok = answerer.tokenizer();
-    auto ids = tok.encode(c.answer.text, false);
-    std::string previous;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      std::string text = tok.decode(std::vector<int64_t>(ids.begin(), ids.begin() + int64_t(i) + 1), true);
-      pieces.push_back(text.substr(std::min(previous.size(), text.size())));
-      previous = text;
-    }
-    auto events = std::make_shared<std::vector<std::string>>(completion_events(c, pieces));
+    auto events = std::make_shared<std::vector<std::string>>(
+        completion_events(c, stream_pieces(answerer.tokenizer(), c.answer.text)));
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider("text/event-stream", [events](size_t, httplib::DataSink& sink) {
       for (const auto& e : *events)
