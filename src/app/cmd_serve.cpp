@@ -19,6 +19,7 @@ Command add_serve(CLI::App& root) {
     ModelOptions model_options;
     serve::ServerOptions server;
     int64_t max_wait_ms = 10;
+    double request_timeout_s = 30;
     int threads = 0;
     bool no_heatmaps = false;
   };
@@ -36,6 +37,10 @@ Command add_serve(CLI::App& root) {
   cmd->add_option("--max-wait-ms", o->max_wait_ms, "How long a request may wait for others to batch with (default 10)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--queue", o->server.batching.capacity, "Waiting requests before 503 (default 64)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--request-timeout", o->request_timeout_s,
+                  "Seconds a client may take to send a request, or stay idle between requests, before it is "
+                  "disconnected (default 30; the answer's own time does not count)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-body-bytes", o->server.max_body_bytes, "Largest request body in bytes (default 32 MiB)");
   cmd->add_option("--max-pixels", o->server.max_pixels, "Largest image in pixels (default 40 million)");
@@ -61,6 +66,7 @@ Command add_serve(CLI::App& root) {
     auto answerer = load_answerer(dir, o->model_options);
     auto options = o->server;
     options.batching.max_wait = std::chrono::milliseconds(o->max_wait_ms);
+    options.request_timeout = std::chrono::milliseconds(int64_t(o->request_timeout_s * 1000));
     options.web_dir = o->web.empty() ? default_web_dir() : o->web;
     options.model_id = std::filesystem::path(dir).lexically_normal().filename().string();
     if (options.model_id.empty()) options.model_id = std::filesystem::path(dir).lexically_normal().parent_path().filename().string();
@@ -68,6 +74,7 @@ Command add_serve(CLI::App& root) {
     if (!o->no_heatmaps) explainer = std::make_unique<infer::Explainer>(answerer);
     serve::Server server(answerer, options, explainer.get());
     const int port = server.bind();
+    if (auto warning = serve::exposure_warning(options); !warning.empty()) std::cerr << warning << "\n";
     std::cerr << "medvqa serve: model " << options.model_id << " on http://" << options.host << ":" << port
               << "/ (max batch " << options.batching.max_batch << ", max wait " << o->max_wait_ms << " ms)\n"
               << infer::kResearchNotice << "\n";

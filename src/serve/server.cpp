@@ -3,7 +3,9 @@
 #include <httplib.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <ctime>
 #include <random>
 #include <sstream>
@@ -12,6 +14,7 @@
 #include "image/preprocess.h"
 #include "io/json_text.h"
 #include "serve/openai.h"
+#include "serve/connection_limits.h"
 
 namespace medvqa::serve {
 namespace {
@@ -116,6 +119,7 @@ struct Server::Impl {
   infer::Answerer& answerer;
   infer::Explainer* explainer;
   ServerOptions options;
+  ConnectionLimits limits;
   httplib::Server http;
   Batcher batcher;
   int port = -1;
@@ -125,6 +129,7 @@ struct Server::Impl {
       : answerer(a),
         explainer(e),
         options(std::move(o)),
+        limits(options.request_timeout, options.max_header_bytes),
         batcher([this](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
                        const std::vector<std::vector<infer::Turn>>& histories,
                        const infer::AnswerOptions& ao) { return answerer.answer(images, questions, ao, histories); },
@@ -202,6 +207,11 @@ struct Server::Impl {
 
   void handle_chat(const httplib::Request& req, httplib::Response& res) {
     const auto start = Clock::now();
+    std::string type = req.get_header_value("Content-Type");
+    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (type.rfind("application/json", 0) != 0)
+      throw RequestError(415, "send the request as JSON with 'Content-Type: application/json'" +
+                                  (type.empty() ? std::string(" (no Content-Type)") : ", not '" + type + "'"));
     ChatRequest chat = read_chat_request(req.body, options.max_tokens_limit);
     const auto method = heatmap_method(chat.heatmap);
     image::DecodeOptions decode;
@@ -244,6 +254,12 @@ struct Server::Impl {
   // Runs a handler, turning what it throws into OpenAI-style JSON errors.
   httplib::Server::Handler guarded(void (Impl::*handler)(const httplib::Request&, httplib::Response&)) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      // The request is in: computing its answer has no deadline.
+      limits.handler_began();
+      struct Ended {
+        ConnectionLimits& l;
+        ~Ended() { l.handler_ended(); }
+      } ended{limits};
       try {
         (this->*handler)(req, res);
       } catch (const RequestError& e) {
@@ -258,12 +274,15 @@ struct Server::Impl {
   }
 
   void routes() {
-    http.new_task_queue = [n = options.http_threads] { return new httplib::ThreadPool(size_t(std::max(1, n))); };
+    http.new_task_queue = [this] { return limits.task_queue(size_t(std::max(1, options.http_threads)), port); };
     http.set_payload_max_length(options.max_body_bytes);
     // httplib closes a keep-alive connection after 5 requests by default; a client that sends
-    // its next request in that moment reads a closed socket. Long-lived connections avoid it.
+    // its next request in that moment reads a closed socket. Long-lived connections avoid it; the
+    // request timeout ends an idle one (httplib's own limit is set beyond it: ConnectionLimits
+    // must be the one that cuts).
     http.set_keep_alive_max_count(10000);
-    http.set_keep_alive_timeout(60);
+    http.set_keep_alive_timeout(2 * std::chrono::ceil<std::chrono::seconds>(options.request_timeout).count() + 5);
+    http.set_logger([this](const httplib::Request&, const httplib::Response&) { limits.response_sent(); });
     // httplib listens with a backlog of 5: a burst of new clients overflows it and some see their
     // connection reset or wait a second for SYN retransmission. Keep the socket to widen it after
     // bind. SO_REUSEADDR only: httplib's default SO_REUSEPORT would let a second server share the port.
@@ -272,12 +291,25 @@ struct Server::Impl {
       ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
       listen_socket = fd;
     });
+    // Runs once a request's headers are read, before its body: a request without the key costs no
+    // body read and no decoding.
     http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      limits.headers_read();
+      // Both refusals leave the body unread, so the connection closes after the answer.
+      auto refuse = [&](int status, const std::string& message, const std::string& code) {
+        send_error(res, status, message, "", code);
+        res.set_header("Connection", "close");
+        return httplib::Server::HandlerResponse::Handled;
+      };
+      // httplib would read (and drop) a too-large body before its 413: refuse it from its length.
+      const std::string length = req.get_header_value("Content-Length");
+      if (!length.empty() && length.size() < 20 && std::stoull("0" + length) > options.max_body_bytes)
+        return refuse(413, "request body larger than " + std::to_string(options.max_body_bytes) + " bytes", "");
+      if (length.size() >= 20) return refuse(413, "request body length '" + length.substr(0, 40) + "' is too large or not a number", "");
       if (options.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
       if (req.get_header_value("Authorization") == "Bearer " + options.api_key)
         return httplib::Server::HandlerResponse::Unhandled;
-      send_error(res, 401, "missing or wrong API key (send Authorization: Bearer <key>)", "", "invalid_api_key");
-      return httplib::Server::HandlerResponse::Handled;
+      return refuse(401, "missing or wrong API key (send Authorization: Bearer <key>)", "invalid_api_key");
     });
     // Statuses httplib sets itself (413 for an oversized body, 404, 400 for a bad request line)
     // get a JSON body too.
@@ -303,6 +335,14 @@ struct Server::Impl {
       throw Error("web directory not found: " + options.web_dir);
   }
 };
+
+std::string exposure_warning(const ServerOptions& options) {
+  const std::string& h = options.host;
+  const bool loopback = h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+  if (loopback || !options.api_key.empty()) return "";
+  return "warning: listening on " + h + " without --api-key: anyone who can reach this address can use the model "
+         "(and its CPU); pass --api-key, or --host 127.0.0.1 behind a proxy that authenticates";
+}
 
 Server::Server(infer::Answerer& answerer, ServerOptions options, infer::Explainer* explainer)
     : impl_(std::make_unique<Impl>(answerer, std::move(options), explainer)) {

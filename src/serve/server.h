@@ -19,9 +19,16 @@ struct ServerOptions {
   uint64_t max_pixels = 40'000'000;
   int64_t max_tokens_limit = 256;
   int http_threads = 64;          // concurrent connections being read or waiting for an answer
+  // Each step of reading a request (its headers, its body) and the idle time after an answer: a
+  // slower client is disconnected, as is one sending more header bytes (see ConnectionLimits).
+  std::chrono::milliseconds request_timeout{30'000};
+  uint64_t max_header_bytes = 64u << 10;
   size_t image_cache_entries = 64;  // encodings of recent images kept for follow-ups (0: none)
   Batcher::Options batching;
 };
+
+// A warning for a server reachable from other machines without an API key ("" when it is not).
+std::string exposure_warning(const ServerOptions& options);
 
 // medvqa serve: the OpenAI-compatible chat API, /v1/answer and /v1/preview for the page, the page
 // itself, /v1/models and /health, over one Answerer whose calls a Batcher groups. With an

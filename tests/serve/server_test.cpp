@@ -15,79 +15,14 @@
 #include "image/image.h"
 #include "serve/base64.h"
 #include "serve/server.h"
+#include "server_fixture.h"
 #include "testing/fixtures.h"
-#include "testing/tiny_answerer.h"
 
 namespace medvqa::serve {
 namespace {
 
 using json = nlohmann::json;
-
-infer::Answerer& tiny_answerer() {
-  // Large weights: varied answers and clear closed probabilities.
-  static infer::Answerer* answerer = new infer::Answerer(testing::tiny_answerer(0.5, 11));
-  return *answerer;
-}
-
-// The tiny answerer's model is not packed, so it explains its own answers.
-infer::Explainer& tiny_explainer() {
-  static infer::Explainer* explainer = new infer::Explainer(tiny_answerer(), tiny_answerer().model());
-  return *explainer;
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<std::string> images() {
-  std::vector<std::string> v;
-  for (const auto& e : std::filesystem::directory_iterator(testing::data_root() + "/vqa-rad/images")) v.push_back(e.path());
-  std::sort(v.begin(), v.end());
-  v.resize(std::min<size_t>(v.size(), 8));
-  return v;
-}
-
-std::string data_uri(const std::string& bytes, const std::string& mime = "image/jpeg") {
-  return "data:" + mime + ";base64," + base64_encode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-}
-
-json chat_body(const std::string& question, const std::string& image_uri) {
-  return {{"model", "tiny"},
-          {"messages",
-           {{{"role", "system"}, {"content", "You are a radiology assistant."}},
-            {{"role", "user"},
-             {"content", {{{"type", "text"}, {"text", question}}, {{"type", "image_url"}, {"image_url", {{"url", image_uri}}}}}}}}},
-          {"max_tokens", 6}};
-}
-
-// A server on a free loopback port, serving on its own thread for the test's lifetime.
-class Running {
- public:
-  explicit Running(ServerOptions o = {}, infer::Explainer* explainer = &tiny_explainer()) {
-    o.port = 0;
-    if (o.web_dir.empty()) o.web_dir = testing::source_dir() + "/web";
-    server_ = std::make_unique<Server>(tiny_answerer(), o, explainer);
-    port_ = server_->bind();
-    thread_ = std::thread([this] { server_->listen(); });
-  }
-  ~Running() {
-    server_->stop();
-    thread_.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(std::chrono::seconds(120));
-    return c;
-  }
-  Server& server() { return *server_; }
-  int port() const { return port_; }
-
- private:
-  std::unique_ptr<Server> server_;
-  int port_ = 0;
-  std::thread thread_;
-};
+using namespace fixture;
 
 std::string direct_answer(const std::string& image, const std::string& question, int64_t max_tokens = 6) {
   infer::AnswerOptions o;
@@ -194,13 +129,6 @@ TEST(Server, StreamedEventsCarryTheSameAnswer) {
   EXPECT_FALSE(finish.empty());
 }
 
-httplib::MultipartFormDataItems form(const std::string& image_bytes, const std::string& question,
-                                     const std::vector<std::pair<std::string, std::string>>& extra = {}) {
-  httplib::MultipartFormDataItems items = {{"image", image_bytes, "scan", "application/octet-stream"}};
-  if (!question.empty()) items.push_back({"question", question, "", ""});
-  for (const auto& [k, v] : extra) items.push_back({k, v, "", ""});
-  return items;
-}
 
 TEST(Server, AnswerEndpointTakesJpegAndWindowedDicom) {
   Running s;
@@ -241,14 +169,6 @@ TEST(Server, AnswerEndpointTakesJpegAndWindowedDicom) {
   EXPECT_NE(bad_window->body.find("lung"), std::string::npos) << bad_window->body;  // names the valid presets
 }
 
-void expect_error(const httplib::Result& r, int status, const std::string& fragment, const std::string& what) {
-  ASSERT_TRUE(r) << what;
-  EXPECT_EQ(r->status, status) << what << ": " << r->body;
-  json j = json::parse(r->body, nullptr, false);
-  ASSERT_TRUE(j.is_object() && j.contains("error")) << what << ": " << r->body;
-  EXPECT_NE(j["error"]["message"].get<std::string>().find(fragment), std::string::npos)
-      << what << ": " << j["error"]["message"];
-}
 
 TEST(Server, MalformedRequestsGetClearJsonErrors) {
   ServerOptions o;
