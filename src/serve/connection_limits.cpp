@@ -90,11 +90,11 @@ void ConnectionLimits::forget(const std::shared_ptr<Connection>& c) {
 
 void ConnectionLimits::enter(Step step) {
   if (current_ == nullptr) return;
-  const uint64_t received = step == Step::headers ? bytes_received(current_->socket) : 0;
+  const uint64_t already = step == Step::headers ? bytes_read(current_->socket) : 0;
   std::lock_guard<std::mutex> lock(mutex_);
   current_->step = step;
   current_->since = std::chrono::steady_clock::now();
-  current_->received_before = received;
+  current_->read_before = already;
 }
 
 void ConnectionLimits::headers_read() { enter(Step::body); }
@@ -117,7 +117,7 @@ void ConnectionLimits::watch() {
     for (auto& [inode, c] : connections_) {
       if (c->step == Step::queued || c->step == Step::handler || c->cut) continue;
       const bool late = now - c->since >= time_limit_;
-      const bool flood = c->step == Step::headers && bytes_received(c->socket) - c->received_before > header_bytes_;
+      const bool flood = c->step == Step::headers && bytes_read(c->socket) - c->read_before > header_bytes_;
       if (late || flood) cut(*c);
     }
   }

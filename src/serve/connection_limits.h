@@ -26,7 +26,8 @@ namespace medvqa::serve {
 // httplib hands a worker only a closure over the accepted socket, so the task queue finds the
 // socket itself: when a job is queued, right after accept on the listening thread, it is the one
 // socket bound to the server's port that the queue does not know yet (Linux: /proc/self/fd). The
-// bytes a socket has received come from the kernel (TCP_INFO).
+// bytes httplib has read from a socket come from the kernel (TCP_INFO less the unread queue:
+// counting bytes received would count a body that arrived before its headers were parsed).
 class ConnectionLimits {
  public:
   ConnectionLimits(std::chrono::milliseconds time_limit, uint64_t header_bytes);
@@ -56,7 +57,7 @@ class ConnectionLimits {
     ino_t inode = 0;
     Step step = Step::queued;
     std::chrono::steady_clock::time_point since;
-    uint64_t received_before = 0;  // bytes received when the step began
+    uint64_t read_before = 0;  // bytes read from the socket when the step began
     bool cut = false;
   };
   class Queue;

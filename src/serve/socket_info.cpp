@@ -4,7 +4,10 @@
 // included together, hence this file apart.
 #include <arpa/inet.h>
 #include <linux/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <algorithm>
 
 namespace medvqa::serve {
 
@@ -23,11 +26,14 @@ bool has_peer(int fd) {
   return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &size) == 0;
 }
 
-uint64_t bytes_received(int fd) {
+uint64_t bytes_read(int fd) {
   tcp_info info{};
   socklen_t size = sizeof info;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) != 0) return 0;
-  return info.tcpi_bytes_received;
+  // Queried after the received count: bytes arriving in between only make the result smaller.
+  int unread = 0;
+  if (::ioctl(fd, FIONREAD, &unread) != 0 || unread < 0) return 0;
+  return info.tcpi_bytes_received - std::min<uint64_t>(info.tcpi_bytes_received, uint64_t(unread));
 }
 
 }  // namespace medvqa::serve

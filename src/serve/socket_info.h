@@ -6,6 +6,8 @@ namespace medvqa::serve {
 
 int local_port(int fd);            // -1 when fd is not an IPv4/IPv6 socket
 bool has_peer(int fd);             // connected (an accepted socket, not a listening one)
-uint64_t bytes_received(int fd);   // payload bytes received so far (TCP_INFO); 0 when unknown
+// Payload bytes the application has read so far: received (TCP_INFO) less those still waiting in
+// the receive queue (FIONREAD); 0 when unknown. Never more than the true count at return.
+uint64_t bytes_read(int fd);
 
 }  // namespace medvqa::serve
