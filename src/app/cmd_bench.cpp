@@ -21,7 +21,7 @@ Command add_bench(CLI::App& root) {
                                   "Benchmark suite at real shapes with random weights: decode/prefill, ViT, Q-Former, "
                                   "whole answers, training steps, serving. Each rate comes with a same-run baseline "
                                   "(read bandwidth, GEMM rate, or another configuration) and their ratio");
-  cmd->add_option("--only", o->only, "Run only benchmarks whose name contains this (e.g. decode, vit, serve)");
+  cmd->add_option("--only", o->only, "Run only benchmarks whose name contains this (e.g. decode, vit, serve; soak, the serving soak, runs only when named)");
   cmd->add_option("--repeats", o->repeats, "Timed repeats after a warm-up (min is reported)")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", o->threads, "CPU threads (default 2)")->check(CLI::PositiveNumber);
   cmd->add_option("--serve-seconds", o->serve_seconds, "Duration of each serving load (default 10)");
@@ -58,6 +58,8 @@ Command add_bench(CLI::App& root) {
     for (const auto& b : all) {
       // "decode" also runs prefill (one model build); --only matches the group or its rows.
       if (!ctx.wanted(b.name) && !(b.name == "decode" && o->only.find("prefill") != std::string::npos)) continue;
+      // The soak runs for minutes: only when asked for.
+      if (b.name == "soak" && o->only.empty()) continue;
       std::cerr << "running " << b.name << "...\n";
       b.run(ctx);
     }
