@@ -109,7 +109,8 @@ std::vector<std::string> Answerer::prompts(const std::vector<std::string>& quest
 }
 
 std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                                     const AnswerOptions& options, const std::vector<std::vector<Turn>>& histories) {
+                                     const AnswerOptions& options, const std::vector<std::vector<Turn>>& histories,
+                                     const std::vector<TextSink>& sinks) {
   if (images.size() != questions.size())
     throw Error("got " + std::to_string(images.size()) + " images for " + std::to_string(questions.size()) +
                 " questions");
@@ -118,7 +119,7 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
     auto t0 = std::chrono::steady_clock::now();
     auto batch = pixels(images);
     const double preprocess_seconds = seconds_since(t0);
-    auto answers = answer_pixels(batch, questions, options, histories);
+    auto answers = answer_pixels(batch, questions, options, histories, sinks);
     for (auto& a : answers) a.image_seconds += preprocess_seconds;
     return answers;
   }
@@ -153,14 +154,15 @@ std::vector<Answer> Answerer::answer(const std::vector<image::Image>& images, co
   }
   std::vector<torch::Tensor> rows;
   for (auto key : keys) rows.push_back(rows_by_key.at(key));
-  auto answers = answer_prefix(torch::cat(rows, 0), seconds_since(t0), questions, prompted, options);
+  auto answers = answer_prefix(torch::cat(rows, 0), seconds_since(t0), questions, prompted, options, sinks);
   for (size_t i = 0; i < answers.size(); ++i) answers[i].image_cached = cached[i];
   return answers;
 }
 
 std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, const std::vector<std::string>& questions,
                                             const AnswerOptions& options,
-                                            const std::vector<std::vector<Turn>>& histories) {
+                                            const std::vector<std::vector<Turn>>& histories,
+                                            const std::vector<TextSink>& sinks) {
   if (pixel_batch.dim() != 4 || pixel_batch.size(0) != int64_t(questions.size()))
     throw Error("answer_pixels: expected pixels [" + std::to_string(questions.size()) + ",3,S,S] for " +
                 std::to_string(questions.size()) + " questions, got " + c10::str(pixel_batch.sizes()));
@@ -172,12 +174,13 @@ std::vector<Answer> Answerer::answer_pixels(const torch::Tensor& pixel_batch, co
                     ? torch::zeros({pixel_batch.size(0), 0, model_->config.text.hidden_size},
                                    torch::TensorOptions().device(device_).dtype(model_->query_tokens.scalar_type()))
                     : model_->image_prefix(pixel_batch.to(device_, model_->query_tokens.scalar_type()));
-  return answer_prefix(prefix, seconds_since(t0), questions, prompted, options);
+  return answer_prefix(prefix, seconds_since(t0), questions, prompted, options, sinks);
 }
 
 std::vector<Answer> Answerer::answer_prefix(const torch::Tensor& prefix, double image_seconds,
                                             const std::vector<std::string>& questions,
-                                            const std::vector<std::string>& prompts, const AnswerOptions& options) {
+                                            const std::vector<std::string>& prompts, const AnswerOptions& options,
+                                            const std::vector<TextSink>& sinks) {
   torch::InferenceMode inference;
   auto [ids, mask] = encode_prompts(prompts);
 
@@ -190,6 +193,27 @@ std::vector<Answer> Answerer::answer_prefix(const torch::Tensor& prefix, double 
   g.temperature = options.temperature;
   g.seed = options.seed;
   g.keep_scores = true;  // for the answers' confidence
+  // Streamed answers get each piece of text as soon as its token is chosen.
+  std::vector<std::optional<TextStreamer>> streamers(questions.size());
+  std::vector<bool> ended(questions.size(), false);
+  for (size_t i = 0; i < sinks.size() && i < questions.size(); ++i)
+    if (sinks[i]) streamers[i].emplace(tokenizer_);
+  const bool streaming = std::any_of(streamers.begin(), streamers.end(), [](const auto& s) { return s.has_value(); });
+  if (streaming && (options.rank_closed || !options.open_candidates.empty() || options.min_confidence > 0))
+    throw Error("an answer can be streamed only as it is generated: not with rank_closed, open candidates or min_confidence");
+  if (streaming)
+    g.on_token = [&](const torch::Tensor& next) {
+      auto cpu = next.to(torch::kCPU);
+      auto id = cpu.accessor<int64_t, 1>();
+      for (size_t i = 0; i < streamers.size(); ++i) {
+        if (!streamers[i] || ended[i]) continue;
+        if (id[int64_t(i)] == g.eos_token_id || id[int64_t(i)] == g.pad_token_id) {
+          ended[i] = true;
+          continue;
+        }
+        if (auto piece = streamers[i]->push(id[int64_t(i)]); !piece.empty()) sinks[i](piece);
+      }
+    };
   auto generated = model::generate(model_->language_model, embeds, full_mask, g);
   auto tokens = generated.tokens.to(torch::kCPU);
   double generate_seconds = seconds_since(t1);
@@ -266,6 +290,8 @@ std::vector<Answer> Answerer::answer_prefix(const torch::Tensor& prefix, double 
     a.completion_tokens = int64_t(out.size());
     a.image_seconds = image_seconds;
     a.generate_seconds = generate_seconds;
+    if (streamers[size_t(i)])
+      if (auto rest = streamers[size_t(i)]->finish(a.text); !rest.empty()) sinks[size_t(i)](rest);
     answers.push_back(std::move(a));
   }
   return answers;

@@ -10,6 +10,7 @@
 #include "image/image.h"
 #include "image/preprocess.h"
 #include "infer/conversation.h"
+#include "infer/text_streamer.h"
 #include "infer/image_cache.h"
 #include "model/medvqa_model.h"
 #include "text/tokenizer.h"
@@ -80,16 +81,20 @@ class Answerer {
            eval::Calibration calibration = {});
 
   // One batch: images[i] with questions[i], after the earlier turns histories[i] when given (empty:
-  // none for any). Prompts are left-padded so they end together.
+  // none for any). Prompts are left-padded so they end together. sinks[i], when given and set,
+  // receives answer i's text while it is generated (TextStreamer's pieces); only for answers that
+  // are their generation (no rank_closed, open_candidates or min_confidence: an error otherwise).
   std::vector<Answer> answer(const std::vector<image::Image>& images, const std::vector<std::string>& questions,
                              const AnswerOptions& options = {},
-                             const std::vector<std::vector<Turn>>& histories = {});
+                             const std::vector<std::vector<Turn>>& histories = {},
+                             const std::vector<TextSink>& sinks = {});
   Answer answer(const image::Image& image, const std::string& question, const AnswerOptions& options = {});
   // The same for images already preprocessed: `pixels` [B,3,S,S] normalized as pixels() makes
   // them (the training loop's validation answers through here from its decoded image cache).
   std::vector<Answer> answer_pixels(const torch::Tensor& pixels, const std::vector<std::string>& questions,
                                     const AnswerOptions& options = {},
-                                    const std::vector<std::vector<Turn>>& histories = {});
+                                    const std::vector<std::vector<Turn>>& histories = {},
+                                    const std::vector<TextSink>& sinks = {});
 
   // The prompt for a question after its earlier turns, in the config's template
   // (conversation_prompt).
@@ -129,7 +134,7 @@ class Answerer {
   // Generation and scoring for a batch whose image prefixes [B,Q,H] are already computed.
   std::vector<Answer> answer_prefix(const torch::Tensor& prefix, double image_seconds,
                                     const std::vector<std::string>& questions, const std::vector<std::string>& prompts,
-                                    const AnswerOptions& options);
+                                    const AnswerOptions& options, const std::vector<TextSink>& sinks);
 
   // Candidate rows (one answer continuing one prompt) per language-model pass.
   static constexpr size_t kCandidateRowsPerPass = 512;

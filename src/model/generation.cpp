@@ -33,6 +33,7 @@ GenerationResult generate(BloomForCausalLM& lm, const torch::Tensor& inputs_embe
     }
     next = next * unfinished + options.pad_token_id * (1 - unfinished);
     tokens.push_back(next);
+    if (options.on_token) options.on_token(next);
     if (options.eos_token_id) unfinished = unfinished * (next != *options.eos_token_id).to(torch::kLong);
     if (unfinished.max().item<int64_t>() == 0 || step + 1 == options.max_new_tokens) break;
     auto next_embed = lm->embed(next.unsqueeze(1)).to(inputs_embeds.scalar_type());

@@ -1,6 +1,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -16,6 +17,9 @@ struct GenerationOptions {
   bool keep_scores = false;  // keep each step's raw logits (transformers' output_scores)
   double temperature = 0.0;  // 0 = greedy
   uint64_t seed = 0;         // for temperature > 0
+  // Called with each step's tokens [B] as they are chosen (pad for rows that have ended), for
+  // streaming; may be empty.
+  std::function<void(const torch::Tensor& next)> on_token;
 };
 
 struct GenerationResult {

@@ -30,8 +30,9 @@ Batcher::~Batcher() {
 }
 
 std::future<Batcher::Result> Batcher::submit(image::Image image, std::string question, infer::AnswerOptions options,
-                                             std::vector<infer::Turn> history) {
-  Job job{std::move(image), std::move(question), options, std::move(history), {}, std::chrono::steady_clock::now()};
+                                             std::vector<infer::Turn> history, infer::TextSink sink) {
+  Job job{std::move(image),  std::move(question), options, std::move(history), std::move(sink), {},
+          std::chrono::steady_clock::now()};
   auto future = job.promise.get_future();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -85,13 +86,15 @@ void Batcher::loop() {
     std::vector<image::Image> images;
     std::vector<std::string> questions;
     std::vector<std::vector<infer::Turn>> histories;
+    std::vector<infer::TextSink> sinks;
     for (auto& j : batch) {
       images.push_back(std::move(j.image));
       questions.push_back(j.question);
       histories.push_back(std::move(j.history));
+      sinks.push_back(j.sink);
     }
     try {
-      auto answers = run_(images, questions, histories, batch.front().options);
+      auto answers = run_(images, questions, histories, batch.front().options, sinks);
       if (answers.size() != batch.size()) throw Error("batch returned the wrong number of answers");
       for (size_t i = 0; i < batch.size(); ++i)
         batch[i].promise.set_value({std::move(answers[i]),

@@ -24,11 +24,11 @@ struct QueueFull : Error {
 // tower, the Q-Former and every decoding step run once for all of them.
 class Batcher {
  public:
-  // images, questions, each question's earlier turns, the batch's options.
-  using RunBatch = std::function<std::vector<infer::Answer>(const std::vector<image::Image>&,
-                                                            const std::vector<std::string>&,
-                                                            const std::vector<std::vector<infer::Turn>>&,
-                                                            const infer::AnswerOptions&)>;
+  // images, questions, each question's earlier turns, the batch's options, and where each
+  // streamed answer's text goes while it is generated (unset for the others).
+  using RunBatch = std::function<std::vector<infer::Answer>(
+      const std::vector<image::Image>&, const std::vector<std::string>&, const std::vector<std::vector<infer::Turn>>&,
+      const infer::AnswerOptions&, const std::vector<infer::TextSink>&)>;
   struct Options {
     size_t max_batch = 8;  // 1: no batching
     std::chrono::milliseconds max_wait{10};
@@ -43,8 +43,9 @@ class Batcher {
   Batcher(RunBatch run, Options options);
   ~Batcher();  // finishes every queued request, then stops
 
+  // `sink`, when set, gets the answer's text while its batch generates it (see Answerer::answer).
   std::future<Result> submit(image::Image image, std::string question, infer::AnswerOptions options,
-                             std::vector<infer::Turn> history = {});
+                             std::vector<infer::Turn> history = {}, infer::TextSink sink = {});
   size_t queued() const;
 
  private:
@@ -53,6 +54,7 @@ class Batcher {
     std::string question;
     infer::AnswerOptions options;
     std::vector<infer::Turn> history;
+    infer::TextSink sink;
     std::promise<Result> promise;
     std::chrono::steady_clock::time_point submitted;
   };

@@ -193,39 +193,43 @@ json completion_json(const Completion& c) {
   return j;
 }
 
-std::vector<std::string> stream_pieces(const text::Tokenizer& tokenizer, const std::string& answer) {
-  std::vector<std::string> pieces;
-  const auto ids = tokenizer.encode(answer, false);
-  size_t sent = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const std::string text = tokenizer.decode(std::vector<int64_t>(ids.begin(), ids.begin() + int64_t(i) + 1), true);
-    // The decoder writes U+FFFD for a character whose bytes have not all come yet: wait for them.
-    static const std::string kReplacement = "\xEF\xBF\xBD";
-    const bool partial = i + 1 < ids.size() && text.size() >= 3 && text.compare(text.size() - 3, 3, kReplacement) == 0;
-    if (partial || text.size() <= sent) continue;
-    pieces.push_back(text.substr(sent));
-    sent = text.size();
-  }
-  return pieces;
+namespace {
+
+json chunk(const Completion& c, const json& delta, const json& finish) {
+  return json{{"id", c.id},
+              {"object", "chat.completion.chunk"},
+              {"created", c.created},
+              {"model", c.model},
+              {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
+}
+
+std::string event(const json& j) { return "data: " + io::json_text(j) + "\n\n"; }
+
+const char* kDone = "data: [DONE]\n\n";
+
+}  // namespace
+
+std::string stream_start_event(const Completion& c) { return event(chunk(c, {{"role", "assistant"}, {"content", ""}}, nullptr)); }
+
+std::string stream_piece_event(const Completion& c, const std::string& piece) {
+  return event(chunk(c, {{"content", piece}}, nullptr));
+}
+
+std::string stream_end_events(const Completion& c) {
+  json last = chunk(c, json::object(), c.truncated ? "length" : "stop");
+  last["usage"] = completion_json(c)["usage"];
+  last.update(c.extra);
+  return event(last) + kDone;
+}
+
+std::string stream_error_events(const std::string& message) {
+  return event(error_body(message, "server_error", "", "")) + kDone;
 }
 
 std::vector<std::string> completion_events(const Completion& c, const std::vector<std::string>& pieces) {
-  auto chunk = [&](const json& delta, const json& finish) {
-    return json{{"id", c.id},
-                {"object", "chat.completion.chunk"},
-                {"created", c.created},
-                {"model", c.model},
-                {"choices", {{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}}}};
-  };
-  std::vector<std::string> events;
-  auto add = [&](const json& j) { events.push_back("data: " + io::json_text(j) + "\n\n"); };
-  add(chunk({{"role", "assistant"}, {"content", ""}}, nullptr));
-  for (const auto& p : pieces) add(chunk({{"content", p}}, nullptr));
-  json last = chunk(json::object(), c.truncated ? "length" : "stop");
-  last["usage"] = completion_json(c)["usage"];
-  last.update(c.extra);
-  add(last);
-  events.push_back("data: [DONE]\n\n");
+  std::vector<std::string> events = {stream_start_event(c)};
+  for (const auto& p : pieces) events.push_back(stream_piece_event(c, p));
+  events.push_back(stream_end_events(c));
   return events;
 }
 

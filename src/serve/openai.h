@@ -51,11 +51,14 @@ struct Completion {
 };
 
 nlohmann::json completion_json(const Completion& c);
-// The answer in token-sized pieces for streaming: a piece ends on a whole UTF-8 character (a
-// byte-level token can end inside one), so every piece is valid text and they join to the answer.
-std::vector<std::string> stream_pieces(const text::Tokenizer& tokenizer, const std::string& answer);
-// Server-sent events of a streamed completion: the role, the answer in token-sized pieces, the
-// finish reason with usage and medvqa's fields, then [DONE].
+// Server-sent events of a streamed completion: first the role, then each piece of the answer,
+// then the finish reason with usage and medvqa's fields and [DONE] (two events).
+std::string stream_start_event(const Completion& c);
+std::string stream_piece_event(const Completion& c, const std::string& piece);
+std::string stream_end_events(const Completion& c);
+// An error after the stream has begun (its status is sent), then [DONE].
+std::string stream_error_events(const std::string& message);
+// All of them for an answer already complete, in the given pieces.
 std::vector<std::string> completion_events(const Completion& c, const std::vector<std::string>& pieces);
 
 }  // namespace medvqa::serve

@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
 #include <ctime>
 #include <random>
 #include <sstream>
@@ -131,19 +135,25 @@ struct Server::Impl {
         options(std::move(o)),
         limits(options.request_timeout, options.max_header_bytes),
         batcher([this](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                       const std::vector<std::vector<infer::Turn>>& histories,
-                       const infer::AnswerOptions& ao) { return answerer.answer(images, questions, ao, histories); },
+                       const std::vector<std::vector<infer::Turn>>& histories, const infer::AnswerOptions& ao,
+                       const std::vector<infer::TextSink>& sinks) {
+                  return answerer.answer(images, questions, ao, histories, sinks);
+                },
                 options.batching) {}
 
   // Checks everything a request can get wrong before it takes a place in the queue.
-  Batcher::Result answer(image::Image image, const std::string& question, const infer::AnswerOptions& ao,
-                         std::vector<infer::Turn> history = {}) {
+  std::future<Batcher::Result> submit(image::Image image, const std::string& question, const infer::AnswerOptions& ao,
+                                      std::vector<infer::Turn> history = {}, infer::TextSink sink = {}) {
     try {
       answerer.prompt(question, history);
     } catch (const Error& e) {
       throw RequestError(400, e.what(), history.empty() ? "question" : "messages", "invalid_question");
     }
-    return batcher.submit(std::move(image), question, ao, std::move(history)).get();
+    return batcher.submit(std::move(image), question, ao, std::move(history), std::move(sink));
+  }
+  Batcher::Result answer(image::Image image, const std::string& question, const infer::AnswerOptions& ao,
+                         std::vector<infer::Turn> history = {}) {
+    return submit(std::move(image), question, ao, std::move(history)).get();
   }
 
   // The heat map method a request asks for ("" or absent: none), checked before any work is done.
@@ -212,40 +222,96 @@ struct Server::Impl {
     if (type.rfind("application/json", 0) != 0)
       throw RequestError(415, "send the request as JSON with 'Content-Type: application/json'" +
                                   (type.empty() ? std::string(" (no Content-Type)") : ", not '" + type + "'"));
-    ChatRequest chat = read_chat_request(req.body, options.max_tokens_limit);
-    const auto method = heatmap_method(chat.heatmap);
+    auto chat = std::make_shared<ChatRequest>(read_chat_request(req.body, options.max_tokens_limit));
+    const auto method = heatmap_method(chat->heatmap);
     image::DecodeOptions decode;
     decode.max_pixels = options.max_pixels;
-    auto image = decode_upload(std::string(chat.image.begin(), chat.image.end()), decode);
+    auto image = decode_upload(std::string(chat->image.begin(), chat->image.end()), decode);
     infer::AnswerOptions ao;
-    ao.max_new_tokens = chat.max_tokens;
-    ao.temperature = chat.temperature;
-    ao.min_confidence = chat.min_confidence;
-    auto r = answer(method ? image : std::move(image), chat.question, ao, chat.history);
+    ao.max_new_tokens = chat->max_tokens;
+    ao.temperature = chat->temperature;
+    ao.min_confidence = chat->min_confidence;
+    auto c = std::make_shared<Completion>();
+    c->id = completion_id();
+    c->model = options.model_id;
+    c->created = int64_t(std::time(nullptr));
+    res.set_header("Cache-Control", "no-cache");
+    // Withholding an answer needs its whole confidence, so such a stream starts once it is known.
+    if (chat->stream && ao.min_confidence == 0) {
+      stream_chat(res, chat, c, std::move(image), ao, method, start);
+      return;
+    }
+    auto r = answer(method ? image : std::move(image), chat->question, ao, chat->history);
+    complete(*c, std::move(r), *chat, method ? &image : nullptr, method, start);
+    if (!chat->stream) {
+      send_json(res, 200, completion_json(*c));
+      return;
+    }
+    auto events = std::make_shared<std::vector<std::string>>(
+        completion_events(*c, infer::stream_pieces(answerer.tokenizer(), c->answer.text)));
+    res.set_chunked_content_provider("text/event-stream", [events](size_t, httplib::DataSink& sink) {
+      for (const auto& e : *events)
+        if (!sink.write(e.data(), e.size())) return false;
+      sink.done();
+      return true;
+    });
+  }
 
-    Completion c;
-    c.id = completion_id();
-    c.model = options.model_id;
-    c.created = int64_t(std::time(nullptr));
+  // The completion's answer, whether it was cut by max_tokens, and medvqa's fields.
+  void complete(Completion& c, Batcher::Result r, const ChatRequest& chat, const image::Image* image,
+                std::optional<infer::HeatmapMethod> method, Clock::time_point start) {
     const int64_t limit = chat.max_tokens > 0 ? chat.max_tokens : answerer.model()->config.max_new_tokens;
     c.truncated = r.answer.completion_tokens >= limit;
     json medvqa = {{"closed_probabilities", probabilities_json(r.answer)}, {"timings", timings_json(r, start)}};
     medvqa.update(confidence_fields(r.answer));
-    if (method) medvqa["heatmap"] = heatmap_json(image, chat.question, r.answer, *method);
+    if (method) medvqa["heatmap"] = heatmap_json(*image, chat.question, r.answer, *method);
     c.extra = {{"notice", infer::kResearchNotice}, {"medvqa", medvqa}};
     c.answer = std::move(r.answer);
-    if (!chat.stream) {
-      send_json(res, 200, completion_json(c));
-      return;
-    }
-    // The answer is complete before the first event (decoding runs batched); the events carry it
-    // in token-sized pieces so OpenAI streaming clients work unchanged.
-    auto events = std::make_shared<std::vector<std::string>>(
-        completion_events(c, stream_pieces(answerer.tokenizer(), c.answer.text)));
-    res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [events](size_t, httplib::DataSink& sink) {
-      for (const auto& e : *events)
-        if (!sink.write(e.data(), e.size())) return false;
+  }
+
+  // Events go out while the batch generates the answer: the role at once, each piece of text as
+  // its token is chosen, then the finish reason with usage and medvqa's fields.
+  void stream_chat(httplib::Response& res, std::shared_ptr<ChatRequest> chat, std::shared_ptr<Completion> c,
+                   image::Image image, const infer::AnswerOptions& ao, std::optional<infer::HeatmapMethod> method,
+                   Clock::time_point start) {
+    struct Pieces {
+      std::mutex mutex;
+      std::condition_variable arrived;
+      std::deque<std::string> queue;
+    };
+    auto pieces = std::make_shared<Pieces>();
+    auto kept = method ? std::make_shared<image::Image>(image) : nullptr;
+    auto result = std::make_shared<std::future<Batcher::Result>>(
+        submit(std::move(image), chat->question, ao, chat->history, [pieces](const std::string& piece) {
+          {
+            std::lock_guard<std::mutex> lock(pieces->mutex);
+            pieces->queue.push_back(piece);
+          }
+          pieces->arrived.notify_one();
+        }));
+    res.set_chunked_content_provider("text/event-stream", [this, pieces, result, chat, c, kept, method, start](
+                                                              size_t, httplib::DataSink& sink) {
+      auto write = [&](const std::string& e) { return sink.write(e.data(), e.size()); };
+      auto take = [&] {
+        std::unique_lock<std::mutex> lock(pieces->mutex);
+        pieces->arrived.wait_for(lock, std::chrono::milliseconds(20), [&] { return !pieces->queue.empty(); });
+        std::deque<std::string> taken;
+        taken.swap(pieces->queue);
+        return taken;
+      };
+      if (!write(stream_start_event(*c))) return false;
+      for (bool done = false; !done;) {
+        // Every piece is queued before the result is set: after seeing it, one more take gets the last.
+        done = result->wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        for (const auto& piece : take())
+          if (!write(stream_piece_event(*c, piece))) return false;
+      }
+      try {
+        complete(*c, result->get(), *chat, kept.get(), method, start);
+        write(stream_end_events(*c));
+      } catch (const std::exception& e) {
+        write(stream_error_events(std::string("the answer failed: ") + e.what()));
+      }
       sink.done();
       return true;
     });

@@ -24,7 +24,8 @@ TEST(Batcher, RequestsArrivingTogetherShareABatch) {
   std::vector<std::future<Batcher::Result>> futures;
   {
     Batcher b([&](const std::vector<image::Image>& images, const std::vector<std::string>& questions,
-                  const std::vector<std::vector<infer::Turn>>& histories, const infer::AnswerOptions&) {
+                  const std::vector<std::vector<infer::Turn>>& histories, const infer::AnswerOptions&,
+                  const std::vector<infer::TextSink>&) {
       sizes.push_back(images.size());
       std::vector<infer::Answer> answers(questions.size());
       for (size_t i = 0; i < questions.size(); ++i)
@@ -50,8 +51,8 @@ TEST(Batcher, AFullQueueRefusesAndFailuresReachEveryRequest) {
   o.max_batch = 1;
   o.capacity = 1;
   Batcher b([&, first = true](const std::vector<image::Image>&, const std::vector<std::string>& q,
-                              const std::vector<std::vector<infer::Turn>>&,
-                              const infer::AnswerOptions&) mutable -> std::vector<infer::Answer> {
+                              const std::vector<std::vector<infer::Turn>>&, const infer::AnswerOptions&,
+                              const std::vector<infer::TextSink>&) mutable -> std::vector<infer::Answer> {
     if (first) {
       first = false;
       started.set_value();

@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "serve/base64.h"
-#include "testing/testing.h"
-#include "text/tokenizer.h"
 
 namespace medvqa::serve {
 namespace {
@@ -68,20 +66,6 @@ TEST(ChatConversation, EndingWithAnAnswerIsAnError) {
   } catch (const RequestError& e) {
     EXPECT_EQ(e.status, 400);
     EXPECT_NE(std::string(e.what()).find("already answered"), std::string::npos) << e.what();
-  }
-}
-
-TEST(ChatStreaming, PiecesAreWholeCharactersThatJoinToTheAnswer) {
-  // The shipped tokenizer splits CJK characters into bytes across tokens.
-  const auto tokenizer = text::Tokenizer::from_file(testing::source_dir() + "/models/medvqa-small/tokenizer.json");
-  for (const std::string answer : {"left lung", "\xe8\x82\xba\xe9\x83\xa8 (lung) \xe5\xbf\x83\xe8\x84\x8f", "\xf0\x9f\xab\x81 x"}) {
-    const auto pieces = stream_pieces(tokenizer, answer);
-    std::string joined;
-    for (const auto& p : pieces) {
-      EXPECT_NO_THROW(json(p).dump()) << "a piece of '" << answer << "' is not valid UTF-8";
-      joined += p;
-    }
-    EXPECT_EQ(joined, answer);
   }
 }
 

@@ -101,32 +101,78 @@ TEST(Server, FollowUpQuestionsAreAnsweredInContext) {
   EXPECT_NE(answered->body.find("already answered"), std::string::npos) << answered->body;
 }
 
-TEST(Server, StreamedEventsCarryTheSameAnswer) {
-  Running s;
-  auto c = s.client();
-  auto body = chat_body("Which organ is shown?", data_uri(read_bytes(images()[1])));
-  auto plain = c.Post("/v1/chat/completions", body.dump(), "application/json");
-  body["stream"] = true;
-  auto streamed = c.Post("/v1/chat/completions", body.dump(), "application/json");
-  ASSERT_TRUE(plain && streamed);
-  ASSERT_EQ(streamed->status, 200) << streamed->body;
-  EXPECT_EQ(streamed->get_header_value("Content-Type"), "text/event-stream");
+// The events of a streamed completion: its text, finish reason and last chunk (with usage and
+// medvqa's fields).
+struct Streamed {
   std::string text, finish;
+  json last;
+};
+
+Streamed read_events(const std::string& body) {
+  Streamed out;
   std::vector<std::string> events;
-  for (size_t at = 0, next; (next = streamed->body.find("\n\n", at)) != std::string::npos; at = next + 2)
-    events.push_back(streamed->body.substr(at, next - at));
-  ASSERT_GE(events.size(), 3u);
+  for (size_t at = 0, next; (next = body.find("\n\n", at)) != std::string::npos; at = next + 2)
+    events.push_back(body.substr(at, next - at));
+  EXPECT_GE(events.size(), 3u) << body;
   EXPECT_EQ(events.back(), "data: [DONE]");
   for (size_t i = 0; i + 1 < events.size(); ++i) {
-    ASSERT_EQ(events[i].rfind("data: ", 0), 0u) << events[i];
+    EXPECT_EQ(events[i].rfind("data: ", 0), 0u) << events[i];
     auto j = json::parse(events[i].substr(6));
     EXPECT_EQ(j["object"], "chat.completion.chunk");
     const auto& choice = j["choices"][0];
-    if (choice["delta"].contains("content")) text += choice["delta"]["content"].get<std::string>();
-    if (!choice["finish_reason"].is_null()) finish = choice["finish_reason"];
+    if (choice["delta"].contains("content")) out.text += choice["delta"]["content"].get<std::string>();
+    if (!choice["finish_reason"].is_null()) out.finish = choice["finish_reason"];
+    out.last = j;
   }
-  EXPECT_EQ(text, json::parse(plain->body)["choices"][0]["message"]["content"].get<std::string>());
-  EXPECT_FALSE(finish.empty());
+  return out;
+}
+
+TEST(Server, StreamedEventsCarryTheSameAnswer) {
+  Running s;
+  auto c = s.client();
+  auto body = chat_body("Is there a fracture?", data_uri(read_bytes(images()[0])));
+  auto plain = c.Post("/v1/chat/completions", body.dump(), "application/json");
+  ASSERT_TRUE(plain && plain->status == 200);
+  const auto answer = json::parse(plain->body);
+  ASSERT_NE(answer["choices"][0]["message"]["content"], "");
+  // Streamed while decoded; and, when an answer may be withheld, once its confidence is known.
+  for (double min_confidence : {0.0, answer["medvqa"]["confidence"].get<double>() / 2}) {
+    body["stream"] = true;
+    body["min_confidence"] = min_confidence;
+    auto streamed = c.Post("/v1/chat/completions", body.dump(), "application/json");
+    ASSERT_TRUE(streamed);
+    ASSERT_EQ(streamed->status, 200) << streamed->body;
+    EXPECT_EQ(streamed->get_header_value("Content-Type"), "text/event-stream");
+    const auto events = read_events(streamed->body);
+    EXPECT_EQ(events.text, answer["choices"][0]["message"]["content"].get<std::string>());
+    EXPECT_FALSE(events.finish.empty());
+    EXPECT_TRUE(events.last["medvqa"].contains("confidence")) << events.last;
+  }
+}
+
+TEST(Server, AStreamSharingABatchGetsItsOwnAnswer) {
+  ServerOptions o;
+  o.batching.max_wait = std::chrono::milliseconds(300);  // the three requests meet in one batch
+  Running s(o);
+  const auto files = images();
+  std::vector<std::string> answers(3);
+  Streamed streamed;
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < 3; ++i)
+    clients.emplace_back([&, i] {
+      auto body = chat_body(i == 1 ? "What is abnormal?" : "Which organ is shown?", data_uri(read_bytes(files[i])));
+      if (i == 1) body["stream"] = true;
+      auto r = s.client().Post("/v1/chat/completions", body.dump(), "application/json");
+      ASSERT_TRUE(r && r->status == 200) << (r ? r->body : httplib::to_string(r.error()));
+      if (i == 1)
+        streamed = read_events(r->body);
+      else
+        answers[i] = json::parse(r->body)["choices"][0]["message"]["content"];
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(streamed.text, direct_answer(files[1], "What is abnormal?"));
+  EXPECT_EQ(answers[0], direct_answer(files[0], "Which organ is shown?"));
+  EXPECT_GE(streamed.last["medvqa"]["timings"]["batch_size"].get<int>(), 2) << streamed.last;
 }
 
 
