@@ -25,12 +25,15 @@ const char* const kCheckpointNames[] = {
     "adapter_model.bin",            "open_clip_pytorch_model.bin",
 };
 
+// The error_code overloads throughout: the throwing ones raise filesystem_error for a name the
+// system refuses (longer than NAME_MAX, found by fuzz/checkpoint_index_fuzzer), not a medvqa::Error.
 std::string resolve(const std::string& path) {
-  if (!fs::exists(path)) throw Error(path + ": no such file or directory");
-  if (!fs::is_directory(path)) return path;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": no such file or directory" + (ec ? " (" + ec.message() + ")" : ""));
+  if (!fs::is_directory(path, ec)) return path;
   for (const char* name : kCheckpointNames) {
     fs::path p = fs::path(path) / name;
-    if (fs::exists(p)) return p.string();
+    if (fs::exists(p, ec)) return p.string();
   }
   throw Error(path + ": no checkpoint file found (looked for model.safetensors, pytorch_model.bin, "
                      "open_clip_model.safetensors, adapter_model.safetensors and their .index.json shards)");
@@ -65,7 +68,10 @@ ShardIndex read_index(const std::string& index_path) {
   const fs::path dir = fs::path(index_path).parent_path();
   for (const auto& s : shards) {
     fs::path file = dir / s;
-    if (!fs::exists(file)) throw Error(index_path + ": shard " + s + " is missing (expected at " + file.string() + ")");
+    std::error_code ec;
+    if (!fs::exists(file, ec))
+      throw Error(index_path + ": shard " + s + " is missing (expected at " + file.string() + ")" +
+                  (ec ? ": " + ec.message() : ""));
     out.files.push_back(file.string());
   }
   return out;

@@ -62,6 +62,11 @@ TEST(Checkpoint, IndexMustMatchTheShards) {
   EXPECT_TRUE(throws_error([&] { load_checkpoint(dir.path()); }, {"lists tensor 'b' in s1.safetensors"}));
   write_index(dir.file("model.safetensors.index.json"), {{"a", "s1.safetensors"}, {"b", "s2.safetensors"}});
   EXPECT_TRUE(throws_error([&] { load_checkpoint(dir.path()); }, {"tensor 'a' also appears in another shard"}));
+  // A name the file system refuses (found by fuzz/checkpoint_index_fuzzer: an uncaught filesystem_error).
+  const std::string long_name = std::string(300, 'w') + ".safetensors";
+  write_index(dir.file("model.safetensors.index.json"), {{"a", long_name}});
+  EXPECT_TRUE(throws_error([&] { load_checkpoint(dir.path()); }, {"shard " + long_name + " is missing", "too long"}));
+  EXPECT_TRUE(throws_error([&] { load_checkpoint(dir.file(long_name)); }, {"no such file"}));
   write_index(dir.file("model.safetensors.index.json"), {{"a", "../s1.safetensors"}});
   EXPECT_TRUE(throws_error([&] { load_checkpoint(dir.path()); }, {"is not a plain file name"}));
   testing::write_file(dir.file("model.safetensors.index.json"), "{\"weight_map\": ");
