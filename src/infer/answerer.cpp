@@ -206,6 +206,7 @@ std::vector<Answer> Answerer::answer_prefix(const torch::Tensor& prefix, double 
       auto cpu = next.to(torch::kCPU);
       auto id = cpu.accessor<int64_t, 1>();
       for (size_t i = 0; i < streamers.size(); ++i) {
+        // An answer ends at its first EOS or pad, as its text below does, whatever the row decodes after.
         if (!streamers[i] || ended[i]) continue;
         if (id[int64_t(i)] == g.eos_token_id || id[int64_t(i)] == g.pad_token_id) {
           ended[i] = true;

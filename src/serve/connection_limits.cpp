@@ -102,11 +102,6 @@ void ConnectionLimits::handler_began() { enter(Step::handler); }
 void ConnectionLimits::handler_ended() { enter(Step::response); }
 void ConnectionLimits::response_sent() { enter(Step::headers); }
 
-size_t ConnectionLimits::disconnected() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return disconnected_;
-}
-
 void ConnectionLimits::watch() {
   // Often enough that a header flood is cut after tens of megabytes at loopback speed, not
   // gigabytes; the time limit is kept to within a quarter of itself.
@@ -134,7 +129,6 @@ void ConnectionLimits::cut(Connection& c) {
   // goes on sending, and the shutdown wakes a worker waiting in poll on the socket.
   ::dup2(dev_null_, c.worker_fd);
   ::shutdown(c.socket, SHUT_RDWR);
-  ++disconnected_;
 }
 
 }  // namespace medvqa::serve

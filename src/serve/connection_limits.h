@@ -46,9 +46,6 @@ class ConnectionLimits {
   void handler_ended();
   void response_sent();
 
-  // Connections cut off so far.
-  size_t disconnected() const;
-
  private:
   enum class Step { queued, headers, body, handler, response };
   struct Connection {
@@ -77,7 +74,6 @@ class ConnectionLimits {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::map<ino_t, std::shared_ptr<Connection>> connections_;  // by socket inode
-  size_t disconnected_ = 0;
   std::thread watcher_;
 };
 

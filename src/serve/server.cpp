@@ -6,19 +6,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <future>
 #include <mutex>
-#include <ctime>
 #include <random>
 #include <sstream>
 
 #include "data/closed.h"
 #include "image/preprocess.h"
 #include "io/json_text.h"
-#include "serve/openai.h"
 #include "serve/connection_limits.h"
+#include "serve/openai.h"
 
 namespace medvqa::serve {
 namespace {
@@ -367,11 +368,13 @@ struct Server::Impl {
         res.set_header("Connection", "close");
         return httplib::Server::HandlerResponse::Handled;
       };
-      // httplib would read (and drop) a too-large body before its 413: refuse it from its length.
+      // httplib would read (and drop) a too-large body before its 413: refuse it from its length
+      // (one too large for 64 bits included; a malformed one is httplib's 400).
       const std::string length = req.get_header_value("Content-Length");
-      if (!length.empty() && length.size() < 20 && std::stoull("0" + length) > options.max_body_bytes)
+      uint64_t declared = 0;
+      const auto parsed = std::from_chars(length.data(), length.data() + length.size(), declared);
+      if (parsed.ec == std::errc::result_out_of_range || (parsed.ec == std::errc() && declared > options.max_body_bytes))
         return refuse(413, "request body larger than " + std::to_string(options.max_body_bytes) + " bytes", "");
-      if (length.size() >= 20) return refuse(413, "request body length '" + length.substr(0, 40) + "' is too large or not a number", "");
       if (options.api_key.empty() || req.path.rfind("/v1/", 0) != 0) return httplib::Server::HandlerResponse::Unhandled;
       if (req.get_header_value("Authorization") == "Bearer " + options.api_key)
         return httplib::Server::HandlerResponse::Unhandled;
