@@ -307,6 +307,38 @@ TEST(HostileClients, SlowClientsAreCutOffAtTheRequestTimeoutWhileOthersAreServed
   for (double t : cut_after) EXPECT_LT(t, 4.0);
 }
 
+// Clients that promise a body and hang up halfway, politely (FIN) or abruptly (RST, via a zero
+// linger): each must give its worker back at once, not at the request timeout, or a few hundred
+// flaky uploads would leave the server deaf for the timeout's length.
+TEST(HostileClients, ClientsThatHangUpMidBodyGiveTheirWorkerBackAtOnce) {
+  ServerOptions o;
+  o.http_threads = 2;
+  o.request_timeout = std::chrono::milliseconds(30'000);
+  Running s(o);
+  const std::string image = read_bytes(images()[0]);
+  const std::string upload = multipart(image, "Is it normal?");
+  const std::string chat = json{{"messages", json::array({{{"role", "user"}, {"content", std::string(4000, 'a')}}})}}.dump();
+  const std::vector<std::string> half_sent = {
+      http_request("POST", "/v1/answer", kMultipart, upload).substr(0, 200 + upload.size() / 2),
+      http_request("POST", "/v1/chat/completions", kJson, chat).substr(0, 200 + chat.size() / 2)};
+  for (int i = 0; i < 20; ++i) {
+    const int fd = connect_to(s.port());
+    ASSERT_TRUE(send_all(fd, half_sent[size_t(i) % 2]));
+    if (i % 4 >= 2) {
+      linger reset{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+    ::close(fd);
+  }
+  // Both workers must be free long before the 30 s timeout would have freed them.
+  const auto t0 = Clock::now();
+  auto r = s.client().Post("/v1/answer", form(image, "Is it normal?"));
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_LT(seconds_since(t0), 5.0) << "a worker was still held by a client that had hung up";
+  expect_still_serving(s, "twenty clients that hung up mid-body");
+}
+
 TEST(HostileClients, AHeaderFloodIsCutOffAtTheHeaderLimit) {
   ServerOptions o;
   o.max_header_bytes = 64u << 10;
