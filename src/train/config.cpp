@@ -110,6 +110,7 @@ void config_fields(Config& c, Visit&& v) {
   v("batch_size", c.batch_size);
   v("grad_accum", c.grad_accum);
   v("grad_clip", c.grad_clip);
+  v("label_smoothing", c.label_smoothing);
   v("dtype", c.dtype);
   v("device", c.device);
   v("seed", c.seed);
@@ -199,6 +200,8 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
     throw Error("training config: max_statements must be positive and sequence_length at least 2");
   if (c.validation_fraction < 0 || c.validation_fraction >= 1)
     throw Error("training config: validation_fraction must be in [0, 1)");
+  if (!(c.label_smoothing >= 0 && c.label_smoothing < 1))
+    throw Error("training config: label_smoothing must be in [0, 1)");
   if (c.crop_scale_min <= 0 || c.crop_scale_min > 1) throw Error("training config: crop_scale_min must be in (0, 1]");
   if (!(c.history_probability >= 0 && c.history_probability <= 1))
     throw Error("training config: history_probability must be in [0, 1]");

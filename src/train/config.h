@@ -81,6 +81,9 @@ struct TrainConfig {
   int64_t batch_size = 16;
   int64_t grad_accum = 1;
   double grad_clip = 1.0;
+  // Share of each answer token's target spread over the vocabulary (training steps only; the
+  // validation loss stays plain cross-entropy).
+  double label_smoothing = 0.0;
   DtypeChoice dtype = DtypeChoice::kFloat32;
   // JSON "cpu", "cuda" or "cuda:N" (checked when read; whether this machine has it, when the run
   // starts). Data-parallel ranks given "cuda" (no index) take cuda:LOCAL_RANK.

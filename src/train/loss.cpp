@@ -2,7 +2,7 @@
 
 namespace medvqa::train {
 
-torch::Tensor answer_token_losses(model::MedVqaModel& model, const Batch& batch) {
+torch::Tensor answer_token_losses(model::MedVqaModel& model, const Batch& batch, double label_smoothing) {
   auto prefix = model->image_prefix(batch.pixels);
   auto [embeds, mask] = model->language_inputs(prefix, batch.input_ids, batch.attention_mask);
   auto hidden = model->language_model->transformer(embeds, mask);
@@ -10,8 +10,9 @@ torch::Tensor answer_token_losses(model::MedVqaModel& model, const Batch& batch)
   auto targets = batch.labels != -100;
   auto h = hidden.narrow(1, Q, T).index({targets});
   auto logits = model->language_model->logits(h).to(torch::kFloat32);
-  return torch::nn::functional::cross_entropy(logits, batch.labels.index({targets}),
-                                              torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  namespace F = torch::nn::functional;
+  return F::cross_entropy(logits, batch.labels.index({targets}),
+                          F::CrossEntropyFuncOptions().reduction(torch::kNone).label_smoothing(label_smoothing));
 }
 
 }  // namespace medvqa::train

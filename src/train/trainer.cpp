@@ -180,9 +180,9 @@ Batch Trainer::next_batch() {
   return make_batch(samples, tokens, *images_, preprocess_, model_->config.text.pad_token_id, augmentation_, &seeds);
 }
 
-torch::Tensor Trainer::token_losses(const Batch& batch) {
+torch::Tensor Trainer::token_losses(const Batch& batch, double label_smoothing) {
   model::AutocastGuard autocast(config_.compute_dtype() == torch::kBFloat16, device_);
-  return answer_token_losses(model_, batch.to(device_));
+  return answer_token_losses(model_, batch.to(device_), label_smoothing);
 }
 
 StepMetrics Trainer::step() {
@@ -202,7 +202,7 @@ StepMetrics Trainer::step() {
   if (targets == 0) throw Error("training '" + config_.name + "': a step's batches hold no target tokens");
   double total = 0;
   for (const auto& batch : micro) {
-    auto l = token_losses(batch).sum() / targets;
+    auto l = token_losses(batch, config_.label_smoothing).sum() / targets;
     l.backward();
     total += l.item<double>();
   }
@@ -262,7 +262,8 @@ EvalMetrics Trainer::evaluate(int64_t limit, bool blank_images) {
                             nullptr);
     if (blank_images) batch.pixels = normalize_pixels(torch::full_like(batch.pixels, 128.0), preprocess_);
     batch = batch.to(device_);
-    loss_sum += token_losses(batch).mean().item<double>();
+    // Unsmoothed, so validation losses compare across runs whatever their smoothing.
+    loss_sum += token_losses(batch, 0.0).mean().item<double>();
     ++batches;
     std::vector<int64_t> rows;  // the questions of the batch (captions are scored by their loss only)
     std::vector<std::string> questions;

@@ -67,7 +67,7 @@ class Trainer {
   // one (the control that shows whether the answers depend on the image).
   EvalMetrics evaluate(int64_t limit, bool blank_images = false);
   // Cross-entropy of each target token of the batch, flat: the loss covers answer tokens only.
-  torch::Tensor token_losses(const Batch& batch);
+  torch::Tensor token_losses(const Batch& batch, double label_smoothing);
 
   void save_checkpoint();
   void load_checkpoint();

@@ -232,6 +232,9 @@ TEST(TrainConfigTest, ErrorsNameTheProblem) {
   j["history_probability"] = 1.2;
   EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("history_probability"), std::string::npos);
   j["history_probability"] = 0.3;
+  j["label_smoothing"] = 1.0;
+  EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("label_smoothing"), std::string::npos);
+  j.erase("label_smoothing");
   j["history_max_turns"] = 0;
   EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("history_max_turns"), std::string::npos);
   j.erase("history_max_turns");
