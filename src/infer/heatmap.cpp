@@ -119,8 +119,12 @@ Heatmap Explainer::explain_pixels(const torch::Tensor& pixels, const std::string
       if (!m.qformer->encoder->layers[l]->crossattention.is_empty())
         relevance = relevance + attentions.cross_attentions[cross++][0].detach().to(torch::kFloat32).mean(0);
     }
+    // Each query weighted by how strongly the answer responds to it: the norm of the gradient at
+    // its output. Not gradient × activation: the prefix goes through BLOOM's embedding LayerNorm,
+    // which makes the answer nearly invariant to a query's scale, so that product is near zero
+    // with a random sign (and its positive part often empty) whatever the query carries.
     torch::Tensor weights = torch::zeros({Q}, f32);
-    if (grads[0].defined()) weights = (grads[0] * query_output).detach()[0].to(torch::kFloat32).sum(-1).clamp_min(0);
+    if (grads[0].defined()) weights = grads[0].detach()[0].to(torch::kFloat32).norm(2, -1);
     h.values = to_unit_max(weights.matmul(relevance).narrow(0, 1, N));
   } else {
     torch::Tensor cam = torch::zeros({N});

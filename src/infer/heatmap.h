@@ -4,9 +4,9 @@
 // attention  The Q-Former's cross-attention from its queries to the image patches, rolled out
 //            through its layers (each layer's query self-attention, with its residual, mixes
 //            which query carries which patch; each cross-attention adds its own), then summed
-//            over the final queries weighted by how much each drives the answer: the positive
-//            part of gradient × activation of the answer's log-probability at the Q-Former's
-//            output. It shows which patches the queries read; it does not show what the vision
+//            over the final queries weighted by how much each drives the answer: the norm of
+//            the gradient of the answer's log-probability at that query's Q-Former output. It
+//            shows which patches the queries read; it does not show what the vision
 //            tower had already moved between patches before (ViT self-attention mixes tokens).
 // gradcam    Grad-CAM on the vision tower's last block: each feature weighted by the mean
 //            gradient of the answer's log-probability over the patches, the positive part of
