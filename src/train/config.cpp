@@ -1,6 +1,7 @@
 #include "train/config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "io/error.h"
@@ -100,6 +101,7 @@ void config_fields(Config& c, Visit&& v) {
   v("max_target_tokens", c.max_target_tokens);
   v("trainable", c.trainable);
   v("lr", c.lr);
+  v("lr_scales", c.lr_scales);
   v("weight_decay", c.weight_decay);
   v("beta1", c.beta1);
   v("beta2", c.beta2);
@@ -200,6 +202,9 @@ TrainConfig TrainConfig::from_json(const json& j, const std::string& base) {
     throw Error("training config: max_statements must be positive and sequence_length at least 2");
   if (c.validation_fraction < 0 || c.validation_fraction >= 1)
     throw Error("training config: validation_fraction must be in [0, 1)");
+  for (const auto& [key, scale] : c.lr_scales)
+    if (!(scale > 0 && std::isfinite(scale)))
+      throw Error("training config: lr_scales '" + key + "' must be a positive number");
   if (!(c.label_smoothing >= 0 && c.label_smoothing < 1))
     throw Error("training config: label_smoothing must be in [0, 1)");
   if (c.crop_scale_min <= 0 || c.crop_scale_min > 1) throw Error("training config: crop_scale_min must be in (0, 1]");

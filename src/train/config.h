@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,9 @@ struct TrainConfig {
   double validation_fraction = 0.05;
 
   double lr = 1e-4;
+  // Multipliers of lr for the parameters whose names start with a key ("qformer.": 5): parts
+  // trained from scratch beside pre-trained ones. The longest matching key wins.
+  std::map<std::string, double> lr_scales;
   double weight_decay = 0.05;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   int64_t warmup_steps = 100;

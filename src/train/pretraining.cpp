@@ -49,7 +49,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
   if (resume && !existing.empty()) {
     auto state = model::read_json_file((existing / "trainer_state.json").string());
     objective.load((existing / "model").string());
-    torch::load(*optimizer, (existing / "optimizer.pt").string(), device);
+    torch::load(*optimizer.adamw, (existing / "optimizer.pt").string(), device);
     step = state.at("step").get<int64_t>();
     best_step = state.at("best_step").get<int64_t>();
     best_metric = best_step < 0 ? -INFINITY : state.at("best_metric").get<double>();
@@ -61,7 +61,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
   auto save_checkpoint = [&]() {
     io::replace_directory(checkpoint, [&](const fs::path& dir) {
       objective.save((dir / "model").string());
-      torch::save(*optimizer, (dir / "optimizer.pt").string());
+      torch::save(*optimizer.adamw, (dir / "optimizer.pt").string());
       nlohmann::json state = {{"step", step}, {"best_step", best_step},
                               {"best_metric", best_step < 0 ? 0.0 : best_metric}, {"config", config.to_json()}};
       io::write_file_atomically((dir / "trainer_state.json").string(), state.dump(2) + "\n");
@@ -96,8 +96,8 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     auto t0 = std::chrono::steady_clock::now();
     torch::manual_seed(config.seed * 1000003 + uint64_t(step));
     double lr = learning_rate(step, config.lr, config.warmup_steps, config.max_steps, config.min_lr_ratio);
-    set_learning_rate(*optimizer, lr);
-    optimizer->zero_grad();
+    optimizer.set_learning_rate(lr);
+    optimizer.adamw->zero_grad();
     torch::Tensor loss;
     {
       model::AutocastGuard autocast(config.compute_dtype() == torch::kBFloat16, device);
@@ -112,7 +112,7 @@ int64_t run_pretraining(PretrainingObjective& objective, const TrainConfig& conf
     std::vector<torch::Tensor> params;
     for (const auto& [_, t] : trainable) params.push_back(t);
     double grad_norm = torch::nn::utils::clip_grad_norm_(params, config.grad_clip > 0 ? config.grad_clip : 1e30);
-    optimizer->step();
+    optimizer.adamw->step();
     ++step;
     ++steps_this_call;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -190,8 +190,8 @@ StepMetrics Trainer::step() {
   const int rank = communicator_ ? communicator_->rank() : 0;
   torch::manual_seed(mix_seed(mix_seed(config_.seed, uint64_t(state_.step) + 1), uint64_t(rank)));
   double lr = learning_rate(state_.step, config_.lr, config_.warmup_steps, config_.max_steps, config_.min_lr_ratio);
-  set_learning_rate(*optimizer_, lr);
-  optimizer_->zero_grad();
+  optimizer_.set_learning_rate(lr);
+  optimizer_.adamw->zero_grad();
   std::vector<Batch> micro;
   double targets = 0;
   for (int64_t k = 0; k < config_.grad_accum; ++k) {
@@ -230,7 +230,7 @@ StepMetrics Trainer::step() {
   std::map<std::string, double> part_norms;
   for (const auto& [part, sq] : part_squares) part_norms[part] = std::sqrt(sq);
   double grad_norm = torch::nn::utils::clip_grad_norm_(params, config_.grad_clip > 0 ? config_.grad_clip : 1e30);
-  optimizer_->step();
+  optimizer_.adamw->step();
   ++state_.step;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return {state_.step, total, lr, grad_norm,
@@ -302,7 +302,7 @@ void Trainer::save_checkpoint() {
   io::replace_directory(checkpoint_dir(), [&](const fs::path& dir) {
     model::save_medvqa(model_, (dir / "model").string(), torch::kFloat32, config_.lora ? &*config_.lora : nullptr);
     tokenizer_->save((dir / "model" / "tokenizer.json").string());
-    torch::save(*optimizer_, (dir / "optimizer.pt").string());
+    torch::save(*optimizer_.adamw, (dir / "optimizer.pt").string());
     nlohmann::json s = {{"step", state_.step},
                         {"epoch", state_.epoch},
                         {"cursor", state_.cursor},
@@ -327,7 +327,7 @@ void Trainer::load_checkpoint() {
     if (t == nullptr) throw Error((dir / "model").string() + ": checkpoint lacks " + p.key());
     p.value().copy_(*t);
   }
-  torch::load(*optimizer_, (dir / "optimizer.pt").string(), device_);
+  torch::load(*optimizer_.adamw, (dir / "optimizer.pt").string(), device_);
   state_.step = s.at("step").get<int64_t>();
   state_.epoch = s.at("epoch").get<int64_t>();
   state_.cursor = s.at("cursor").get<int64_t>();

@@ -15,6 +15,7 @@
 #include "train/config.h"
 #include "train/distributed.h"
 #include "train/epoch_order.h"
+#include "train/optimizer.h"
 #include "train/samples.h"
 
 namespace medvqa::train {
@@ -103,7 +104,7 @@ class Trainer {
   std::unique_ptr<ImageCache> images_;
   EpochOrder order_{0, 0};
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  Optimizer optimizer_;
   TrainerState state_;
 };
 

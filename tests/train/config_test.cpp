@@ -90,6 +90,7 @@ TEST(TrainConfig, WritesEveryFieldItReads) {
   j["eval_blank_images"] = true;
   j["history_probability"] = 0.25;
   j["label_smoothing"] = 0.1;
+  j["lr_scales"] = {{"qformer.", 5.0}};
   j["prompt_template"] = "Q: {question} A:";
   j["train"][0]["weight"] = 1.5;
   write(tmp.file("config.json"), j);
@@ -102,6 +103,7 @@ TEST(TrainConfig, WritesEveryFieldItReads) {
   EXPECT_TRUE(again.eval_blank_images);
   EXPECT_DOUBLE_EQ(again.history_probability, 0.25);
   EXPECT_DOUBLE_EQ(again.label_smoothing, 0.1);
+  EXPECT_DOUBLE_EQ(again.lr_scales.at("qformer."), 5.0);
   EXPECT_EQ(again.prompt_template.value_or(""), "Q: {question} A:");
   EXPECT_DOUBLE_EQ(again.train.at(0).weight, 1.5);
 }

@@ -235,6 +235,11 @@ TEST(TrainConfigTest, ErrorsNameTheProblem) {
   j["label_smoothing"] = 1.0;
   EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("label_smoothing"), std::string::npos);
   j.erase("label_smoothing");
+  j["lr_scales"] = {{"qformer.", 0.0}};
+  EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("lr_scales 'qformer.'"), std::string::npos);
+  j["lr_scales"] = {{"qformer.", "fast"}};
+  EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("lr_scales"), std::string::npos);
+  j.erase("lr_scales");
   j["history_max_turns"] = 0;
   EXPECT_NE(testing::error_of([&] { TrainConfig::from_json(j, ""); }).find("history_max_turns"), std::string::npos);
   j.erase("history_max_turns");
