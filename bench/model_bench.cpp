@@ -66,10 +66,10 @@ std::vector<double> decode_steps(model::BloomForCausalLM& lm, const torch::Tenso
   return seconds;
 }
 
-// The decode and prefill rows are named by how the weights are stored. bf16 and int8 compute in
+// The decode and prefill rows are named by how the weights are stored. bf16, int8 and int4 compute in
 // the dtype of the run (bf16 where bf16 GEMM is the faster, see Context::dtype) with their weights
 // packed (PackedWeight: a bf16 model's bf16 weights as panels for the AVX512-BF16 GEMM where the
-// CPU has it, int8 rows for the decode kernels, long prompts through GEMM in the run's dtype).
+// CPU has it, int8 and int4 rows for the decode kernels, long prompts through GEMM in the run's dtype).
 struct WeightVariant {
   std::string name;
   torch::Dtype dtype;
@@ -79,7 +79,8 @@ struct WeightVariant {
 std::vector<WeightVariant> weight_variants(const Context& ctx) {
   return {{"fp32", torch::kFloat32, model::WeightFormat::kFloat32},
           {"bf16", ctx.dtype, model::WeightFormat::kBFloat16},
-          {"int8", ctx.dtype, model::WeightFormat::kInt8}};
+          {"int8", ctx.dtype, model::WeightFormat::kInt8},
+          {"int4", ctx.dtype, model::WeightFormat::kInt4}};
 }
 
 void bloom_variant(const Context& ctx, const std::string& shape, int64_t hidden, const WeightVariant& variant,
@@ -201,7 +202,7 @@ void answer(const Context& ctx) {
   }
 
   // The paper's composition with bloomz-1b7 standing in for the 7B decoder, with the language
-  // model's weights stored in the run's dtype and as int8.
+  // model's weights stored in the run's dtype, as int8 and as int4.
   torch::NoGradGuard no_grad;
   model::MedVqaConfig c;
   c.qformer.encoder_hidden_size = c.vision.width;

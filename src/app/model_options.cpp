@@ -12,9 +12,10 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->check(CLI::IsMember({"float32", "bfloat16"}));
   cmd->add_option("--weights", o.weights,
                   "CPU storage of the language model's weights: auto (as the compute dtype), float32, bfloat16 (half "
-                  "the bytes per token) or int8 (per-row scales, a quarter); arithmetic stays in the compute dtype. A bfloat16 "
+                  "the bytes per token), int8 (per-row scales, a quarter) or int4 (groups of 32 with an fp16 scale, as llama.cpp's "
+                  "Q4_0: 0.14); arithmetic stays in the compute dtype. A bfloat16 "
                   "model on a CPU with AVX512-BF16 also keeps its image side's weights as bf16 panels for its GEMM")
-      ->check(CLI::IsMember({"auto", "float32", "bfloat16", "int8"}));
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16", "int8", "int4"}));
   cmd->add_option("--device", o.device,
                   "cpu (default), cuda or cuda:N: where the model computes (cuda needs a CUDA build of libtorch)")
       ->check([](const std::string& name) {

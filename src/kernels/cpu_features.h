@@ -4,8 +4,11 @@
 
 namespace medvqa::kernels {
 
-// AVX2 with FMA: the row kernels' and elementwise kernels' fast paths (else portable loops).
+// AVX2 with FMA and F16C (every AVX2 CPU has both): the row kernels' and elementwise kernels'
+// fast paths (else portable loops).
 bool using_avx2();
+// AVX512 VNNI (with F, BW and VL): the 4-bit row kernel's byte dot products.
+bool using_avx512_vnni();
 // AVX512-BF16 (with F and BW): the panel GEMM and the bf16 dot-product kernels.
 bool using_avx512_bf16();
 // Whether libtorch's bf16 matmul is fast here: it goes to oneDNN on CPUs with AVX512 BW/VL/DQ

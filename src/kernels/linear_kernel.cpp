@@ -27,6 +27,7 @@ constexpr int64_t kF32Rows = 24;
 // wide layers, 2 threads): bf16 weights 82-85 GFLOP/s in the kernel vs 42-44 in oneDNN at 1 row,
 // even at 2, behind from 4 (97 vs 148); int8 139 vs 134-139 widened to bf16 at 16 rows, behind
 // from 32 (137 vs 188).
+// 4-bit weights take int8's limits (not measured apart yet).
 int64_t rows_limit(bool int8, bool bf16_gemm) {
   if (bf16_gemm) return int8 ? 16 : 2;
   return int8 ? 64 : 32;
@@ -51,6 +52,8 @@ LinearKernel packed_kernel(const LinearCall& c, const CpuKind& cpu) {
     if (bf16_input && (c.bias == BiasKind::kNone || c.bias == BiasKind::kBf16Vector)) return LinearKernel::kPanelGemm;
     return LinearKernel::kWidenedBlocks;  // correct, but each call unpacks the whole weight
   }
+  const bool int4 = c.storage == WeightStorage::kPackedInt4;
+  if (int4) return c.rows <= rows_limit(true, gemm_in_bf16(c.input, cpu)) ? LinearKernel::kInt4Rows : LinearKernel::kWidenedBlocks;
   const bool int8 = c.storage == WeightStorage::kPackedInt8;
   if (!int8 && bf16_input && cpu.avx512_bf16 && c.rows >= 2 && c.rows <= kBf16DotRows) return LinearKernel::kBf16Dot;
   const bool bf16_gemm = gemm_in_bf16(c.input, cpu);
@@ -71,6 +74,7 @@ const char* linear_kernel_name(LinearKernel kernel) {
     case LinearKernel::kF32Rows: return "f32_rows";
     case LinearKernel::kBf16Rows: return "bf16_rows";
     case LinearKernel::kInt8Rows: return "int8_rows";
+    case LinearKernel::kInt4Rows: return "int4_rows";
     case LinearKernel::kMatrixVector: return "torch_mv";
     case LinearKernel::kOneDnnBf16: return "onednn_bf16_gemm";
     case LinearKernel::kInt8PanelBlocks: return "int8_panel_blocks";
@@ -88,7 +92,8 @@ LinearKernel choose_linear_kernel(const LinearCall& call, const CpuKind& cpu) {
 
 int64_t packed_rows_limit(WeightStorage storage, ValueType input, const CpuKind& cpu) {
   if (storage == WeightStorage::kPackedBf16Panels || storage == WeightStorage::kParameter) return 0;
-  return rows_limit(storage == WeightStorage::kPackedInt8, gemm_in_bf16(input, cpu));
+  const bool quantized = storage == WeightStorage::kPackedInt8 || storage == WeightStorage::kPackedInt4;
+  return rows_limit(quantized, gemm_in_bf16(input, cpu));
 }
 
 bool gemm_in_bf16(ValueType input, const CpuKind& cpu) { return input == ValueType::kBFloat16 && cpu.fast_bf16_gemm; }
@@ -109,6 +114,8 @@ std::string linear_kernel_table(const CpuKind& cpu) {
       {"bf16 input, packed bf16 rows", bf16, bf16, WeightStorage::kPackedBf16Rows},
       {"fp32 input, packed int8", f32, ValueType::kOther, WeightStorage::kPackedInt8},
       {"bf16 input, packed int8", bf16, ValueType::kOther, WeightStorage::kPackedInt8},
+      {"fp32 input, packed int4", f32, ValueType::kOther, WeightStorage::kPackedInt4},
+      {"bf16 input, packed int4", bf16, ValueType::kOther, WeightStorage::kPackedInt4},
   };
   if (bf16_weights_as_panels(cpu)) cases.push_back({"bf16 input, packed bf16 panels", bf16, bf16, WeightStorage::kPackedBf16Panels});
   std::string out = std::string("linear kernels on this CPU kind (avx512_bf16 ") + (cpu.avx512_bf16 ? "yes" : "no") +

@@ -14,6 +14,7 @@ enum class LinearKernel {
   kF32Rows,          // f32_rows: a few fp32 rows, each fp32 weight read once for all of them
   kBf16Rows,         // bf16_rows: rows in fp32 times bf16 weights widened once
   kInt8Rows,         // int8_rows: rows in fp32 times int8 weights and their row scales
+  kInt4Rows,         // int4_rows: rows in fp32 times 4-bit weights in groups of 32 (int4_kernels.h)
   kMatrixVector,     // libtorch's matrix-vector product: one row, input and weight of one dtype
   kOneDnnBf16,       // libtorch's bf16 GEMM (oneDNN) on bf16 rows of W
   kInt8PanelBlocks,  // int8 W widened block by block into bf16 panels for bf16_panel_gemm
@@ -24,7 +25,7 @@ const char* linear_kernel_name(LinearKernel kernel);
 
 enum class ValueType { kFloat32, kBFloat16, kOther };
 // How W is held: a plain parameter tensor, or PackedWeight's inference storage.
-enum class WeightStorage { kParameter, kPackedBf16Rows, kPackedBf16Panels, kPackedInt8 };
+enum class WeightStorage { kParameter, kPackedBf16Rows, kPackedBf16Panels, kPackedInt8, kPackedInt4 };
 enum class BiasKind {
   kNone,
   kBf16Vector,  // exactly n bf16 values on the CPU (what the panel kernel adds itself)

@@ -3,9 +3,11 @@
 #include <ATen/record_function.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "io/error.h"
 #include "kernels/bf16_gemm.h"
+#include "kernels/int4_kernels.h"
 #include "kernels/packed_kernels.h"
 #include "model/linear_call.h"
 
@@ -15,7 +17,8 @@ WeightFormat parse_weight_format(const std::string& name) {
   if (name == "float32" || name == "fp32") return WeightFormat::kFloat32;
   if (name == "bfloat16" || name == "bf16") return WeightFormat::kBFloat16;
   if (name == "int8") return WeightFormat::kInt8;
-  throw Error("unknown weight format '" + name + "' (float32, bfloat16 or int8)");
+  if (name == "int4") return WeightFormat::kInt4;
+  throw Error("unknown weight format '" + name + "' (float32, bfloat16, int8 or int4)");
 }
 
 WeightFormat weight_format_for(torch::Dtype compute_dtype, torch::Device device) {
@@ -26,12 +29,15 @@ std::string weight_format_name(WeightFormat format) {
   switch (format) {
     case WeightFormat::kBFloat16: return "bfloat16";
     case WeightFormat::kInt8: return "int8";
+    case WeightFormat::kInt4: return "int4";
     default: return "float32";
   }
 }
 
 namespace {
 const uint16_t* bf16_bits(const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>()); }
+// The 4-bit format's fp16 scales, held as int16 (libtorch's Half would convert them).
+const uint16_t* half_bits(const torch::Tensor& t) { return reinterpret_cast<const uint16_t*>(t.data_ptr<int16_t>()); }
 uint16_t* bf16_bits(torch::Tensor& t) { return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>()); }
 // Rows of a weight widened per block for a long input's product: 1 Mi values (a few MiB).
 int64_t widened_block_rows(int64_t k) { return std::max<int64_t>(64, (int64_t(1) << 20) / std::max<int64_t>(k, 1)); }
@@ -63,6 +69,20 @@ PackedWeight::PackedWeight(const torch::Tensor& weight, WeightFormat format) : f
       data_ = (w / scale_.unsqueeze(1)).round().clamp(-127, 127).to(torch::kInt8).contiguous();
       break;
     }
+    case WeightFormat::kInt4: {
+      if (in_features_ % kernels::kInt4Group != 0)
+        throw Error("int4 weights come in groups of " + std::to_string(kernels::kInt4Group) + " inputs; this matrix has " +
+                    std::to_string(in_features_) + " (use int8)");
+      const double absmax = w.numel() ? w.abs().max().item<double>() : 0.0;
+      if (!std::isfinite(absmax) || absmax / 8 > 65504)
+        throw Error("int4 weights: a value of magnitude " + std::to_string(absmax) + " has no fp16 group scale (use int8)");
+      w = w.contiguous();
+      data_ = torch::empty({out_features_, kernels::int4_bytes(1, in_features_)}, torch::kUInt8);
+      scale_ = torch::empty({out_features_, kernels::int4_scales(1, in_features_)}, torch::kInt16);
+      kernels::quantize_int4(w.data_ptr<float>(), out_features_, in_features_, data_.data_ptr<uint8_t>(),
+                             reinterpret_cast<uint16_t*>(scale_.data_ptr<int16_t>()));
+      break;
+    }
     default: throw Error("float32 weights are not packed");
   }
 }
@@ -81,12 +101,24 @@ torch::Tensor PackedWeight::widen(int64_t first_row, int64_t count, torch::Dtype
                           count, in_features(), reinterpret_cast<uint16_t*>(out.data_ptr<at::BFloat16>()));
     return out;
   }
+  if (format_ == WeightFormat::kInt4) {
+    auto out = torch::empty({count, in_features()});
+    kernels::int4_to_float(data_[first_row].data_ptr<uint8_t>(), half_bits(scale_) + first_row * scale_.size(1), count,
+                           in_features(), out.data_ptr<float>());
+    return out.to(dtype);
+  }
   auto rows = data_.narrow(0, first_row, count).to(torch::kFloat32);
   if (format_ == WeightFormat::kInt8) rows.mul_(scale_.narrow(0, first_row, count).unsqueeze(1));
   return rows.to(dtype);
 }
 
 torch::Tensor PackedWeight::dequantize() const { return widen(0, out_features(), torch::kFloat32); }
+
+int64_t PackedWeight::checked_row(int64_t id) const {
+  if (id < 0 || id >= out_features())
+    throw Error("row " + std::to_string(id) + " of a packed weight with " + std::to_string(out_features()) + " rows");
+  return id;
+}
 
 torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
   auto flat = ids.reshape({-1}).to(torch::kLong).contiguous();
@@ -95,12 +127,13 @@ torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
     auto bf16 = torch::empty({flat.numel(), in_features()}, torch::kBFloat16);
     const int64_t* id = flat.data_ptr<int64_t>();
     for (int64_t i = 0; i < flat.numel(); ++i) {
-      if (id[i] < 0 || id[i] >= out_features())
-        throw Error("row " + std::to_string(id[i]) + " of a packed weight with " + std::to_string(out_features()) +
-                    " rows");
-      kernels::unpack_bf16_panels(bf16_bits(data_), in_features(), id[i], 1, bf16_bits(bf16) + i * in_features());
+      kernels::unpack_bf16_panels(bf16_bits(data_), in_features(), checked_row(id[i]), 1, bf16_bits(bf16) + i * in_features());
     }
     rows = bf16.to(torch::kFloat32);
+  } else if (format_ == WeightFormat::kInt4) {
+    rows = torch::empty({flat.numel(), in_features()});
+    const int64_t* id = flat.data_ptr<int64_t>();
+    for (int64_t i = 0; i < flat.numel(); ++i) rows[i].copy_(widen(checked_row(id[i]), 1, torch::kFloat32)[0]);
   } else {
     rows = data_.index_select(0, flat).to(torch::kFloat32);
   }
@@ -112,7 +145,11 @@ torch::Tensor PackedWeight::rows(const torch::Tensor& ids) const {
 
 kernels::WeightStorage PackedWeight::storage() const {
   if (panels_) return kernels::WeightStorage::kPackedBf16Panels;
-  return format_ == WeightFormat::kInt8 ? kernels::WeightStorage::kPackedInt8 : kernels::WeightStorage::kPackedBf16Rows;
+  switch (format_) {
+    case WeightFormat::kInt8: return kernels::WeightStorage::kPackedInt8;
+    case WeightFormat::kInt4: return kernels::WeightStorage::kPackedInt4;
+    default: return kernels::WeightStorage::kPackedBf16Rows;
+  }
 }
 
 int64_t PackedWeight::kernel_rows_limit(torch::Dtype input_dtype) const {
@@ -187,13 +224,16 @@ torch::Tensor PackedWeight::linear(const torch::Tensor& x, const torch::Tensor& 
       return y.view(sizes);
     }
     case kernels::LinearKernel::kBf16Dot: y = bf16_dot_product(x2, data_); break;
+    case kernels::LinearKernel::kInt4Rows:
     case kernels::LinearKernel::kInt8Rows:
     case kernels::LinearKernel::kBf16Rows: {
       x2 = x2.to(torch::kFloat32).contiguous();
       y = torch::empty({m, n}, torch::kFloat32);
       const float* xp = x2.data_ptr<float>();
       float* yp = y.data_ptr<float>();
-      if (format_ == WeightFormat::kInt8)
+      if (format_ == WeightFormat::kInt4)
+        kernels::int4_rows(xp, m, data_.data_ptr<uint8_t>(), half_bits(scale_), k, n, yp);
+      else if (format_ == WeightFormat::kInt8)
         kernels::int8_rows(xp, m, data_.data_ptr<int8_t>(), scale_.data_ptr<float>(), k, n, yp);
       else
         kernels::bf16_rows(xp, m, bf16_bits(data_), k, n, yp);

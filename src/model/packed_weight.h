@@ -15,9 +15,10 @@ enum class WeightFormat {
   kFloat32,   // the parameters as loaded
   kBFloat16,  // bf16 (round to nearest even): half the bytes
   kInt8,      // int8 with one fp32 scale per output row (symmetric, absmax/127): a quarter
+  kInt4,      // 4 bits in groups of 32 inputs with an fp16 scale each (llama.cpp's Q4_0): 0.14
 };
 
-WeightFormat parse_weight_format(const std::string& name);  // "float32"/"fp32", "bfloat16"/"bf16", "int8"
+WeightFormat parse_weight_format(const std::string& name);  // "float32"/"fp32", "bfloat16"/"bf16", "int8", "int4"
 std::string weight_format_name(WeightFormat format);
 // The storage that goes with a compute dtype (`--weights auto`): on the CPU, bf16 compute keeps
 // bf16 weights packed for the decode kernels (libtorch's own bf16 matrix-vector product reads them
@@ -63,6 +64,7 @@ class PackedWeight {
 
  private:
   torch::Tensor widen(int64_t first_row, int64_t count, torch::Dtype dtype) const;
+  int64_t checked_row(int64_t id) const;  // id, or an Error naming it if W has no such row
   // The long-input products (x [m, in] contiguous; bf16 for the panel blocks).
   torch::Tensor int8_panel_blocks(const torch::Tensor& x) const;
   torch::Tensor widened_blocks(const torch::Tensor& x) const;
@@ -70,8 +72,8 @@ class PackedWeight {
   WeightFormat format_;
   int64_t out_features_, in_features_;
   bool panels_ = false;
-  torch::Tensor data_;   // [out, in] bf16 or int8, or bf16 panels (flat)
-  torch::Tensor scale_;  // [out] fp32 (int8 only)
+  torch::Tensor data_;   // [out, in] bf16 or int8, bf16 panels (flat), or [out, int4_bytes(1, in)] 4-bit
+  torch::Tensor scale_;  // [out] fp32 (int8), [out, int4_scales(1, in)] fp16 bits (int4)
 };
 
 // x [..., k] bf16 times the contiguous bf16 matrix w [n, k] → [..., n] fp32, by bf16_dot_rows

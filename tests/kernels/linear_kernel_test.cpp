@@ -13,7 +13,8 @@ namespace {
 using K = LinearKernel;
 constexpr ValueType f32 = ValueType::kFloat32, bf16 = ValueType::kBFloat16, other = ValueType::kOther;
 constexpr WeightStorage param = WeightStorage::kParameter, rows16 = WeightStorage::kPackedBf16Rows,
-                        panels = WeightStorage::kPackedBf16Panels, int8 = WeightStorage::kPackedInt8;
+                        panels = WeightStorage::kPackedBf16Panels, int8 = WeightStorage::kPackedInt8,
+                        int4 = WeightStorage::kPackedInt4;
 const CpuKind avx512_bf16{true, true};  // Sapphire Rapids, Zen 4
 const CpuKind avx512{false, true};      // AVX512 without BF16 (Skylake-X)
 const CpuKind avx2{false, false};
@@ -87,6 +88,12 @@ TEST(LinearKernel, TheTable) {
       {avx512_bf16, "avx512_bf16", 16, bf16, other, int8, K::kInt8Rows},
       {avx512_bf16, "avx512_bf16", 17, bf16, other, int8, K::kInt8PanelBlocks},
       {avx512_bf16, "avx512_bf16", 65, f32, other, int8, K::kWidenedBlocks},
+      // int4: int8's limits; longer inputs widen blocks for the GEMM of the input's dtype.
+      {avx2, "avx2", 1, f32, other, int4, K::kInt4Rows},
+      {avx2, "avx2", 64, f32, other, int4, K::kInt4Rows},
+      {avx2, "avx2", 65, f32, other, int4, K::kWidenedBlocks},
+      {avx512_bf16, "avx512_bf16", 16, bf16, other, int4, K::kInt4Rows},
+      {avx512_bf16, "avx512_bf16", 17, bf16, other, int4, K::kWidenedBlocks},
   };
   for (const auto& r : table) {
     LinearCall call;
@@ -109,6 +116,8 @@ TEST(LinearKernel, RowsLimitsAreTheTablesThresholds) {
   EXPECT_EQ(packed_rows_limit(int8, f32, avx2), 64);
   EXPECT_EQ(packed_rows_limit(rows16, bf16, avx512), 2);
   EXPECT_EQ(packed_rows_limit(int8, bf16, avx512_bf16), 16);
+  EXPECT_EQ(packed_rows_limit(int4, f32, avx2), 64);
+  EXPECT_EQ(packed_rows_limit(int4, bf16, avx512_bf16), 16);
   EXPECT_EQ(packed_rows_limit(panels, bf16, avx512_bf16), 0);
   EXPECT_EQ(packed_rows_limit(param, f32, avx2), 0);
   EXPECT_TRUE(gemm_in_bf16(bf16, avx512));
@@ -125,6 +134,8 @@ TEST(LinearKernel, TablePrintsEachCaseAsRunsOfRowCounts) {
             std::string::npos)
       << avx2_table;
   EXPECT_NE(avx2_table.find("fp32 input, packed int8: 1-64 int8_rows, 65+ widened_blocks_gemm\n"), std::string::npos)
+      << avx2_table;
+  EXPECT_NE(avx2_table.find("fp32 input, packed int4: 1-64 int4_rows, 65+ widened_blocks_gemm\n"), std::string::npos)
       << avx2_table;
   EXPECT_EQ(avx2_table.find("panels"), std::string::npos) << "no panels without AVX512-BF16";
   const std::string bf16_table = linear_kernel_table(avx512_bf16);

@@ -60,6 +60,37 @@ TEST(PackedWeight, Int8RowsKeepTheirLargestMagnitudeAndHalfAStepOfError) {
   EXPECT_EQ(packed.nbytes(), 20 * 70 + 20 * 4);
 }
 
+// int4 products round each group of 32 activations to int8 on the fast paths: a relative error
+// of about 0.5% (absmax/254 of randn groups), where the 4-bit weights' own rounding is ~9%.
+double relative_error(const torch::Tensor& a, const torch::Tensor& b) {
+  return ((a.to(torch::kFloat32) - b).norm() / b.norm()).item<double>();
+}
+
+TEST(PackedWeight, Int4GroupsStayWithinAStepAndMultiplyAsDequantized) {
+  torch::manual_seed(2);
+  auto w = torch::randn({40, 96}) * torch::linspace(0.1, 3.0, 40).unsqueeze(1);
+  PackedWeight packed(w, WeightFormat::kInt4);
+  EXPECT_EQ(packed.storage(), kernels::WeightStorage::kPackedInt4);
+  auto deq = packed.dequantize();
+  auto step = w.view({40, 3, 32}).abs().amax(2, true) / 8;
+  EXPECT_TRUE(((deq - w).view({40, 3, 32}).abs() <= step * 1.001).all().item<bool>());
+  auto b = torch::randn({40});
+  for (int64_t m : row_counts(packed)) {
+    auto x = torch::randn({m, 96});
+    auto expected = torch::nn::functional::linear(x, deq, b);
+    const bool kernel = m <= packed.kernel_rows_limit();
+    EXPECT_EQ(packed.kernel_for(x) == kernels::LinearKernel::kInt4Rows, kernel);
+    EXPECT_LT(relative_error(packed.linear(x, b), expected), kernel ? 0.015 : 1e-5) << "rows " << m;
+    auto xb = x.to(torch::kBFloat16);  // a bf16 model's inputs: rounded to bf16 on the way out
+    EXPECT_LT(relative_error(packed.linear(xb, b), torch::nn::functional::linear(xb.to(torch::kFloat32), deq, b)), 0.02)
+        << "bf16 rows " << m;
+  }
+  auto ids = torch::tensor({{5, 0}, {39, 5}}, torch::kLong);
+  EXPECT_TRUE(torch::equal(packed.rows(ids), deq.index_select(0, ids.reshape(-1)).view({2, 2, 96})));
+  EXPECT_THROW(packed.rows(torch::tensor({40})), Error);
+  EXPECT_EQ(packed.nbytes(), 40 * 64 + 40 * 4 * 2);  // 3 groups of a row take 2 pairs
+}
+
 TEST(PackedWeight, KeepsLeadingDimensionsAndTheInputDtype) {
   auto w = torch::randn({8, 32});
   PackedWeight packed(w, WeightFormat::kInt8);
@@ -205,7 +236,10 @@ TEST(PackedWeight, RejectsWhatItCannotCompute) {
   auto x = torch::randn({1, 6}, torch::requires_grad());
   EXPECT_THROW(packed.linear(x), Error);
   EXPECT_THROW(PackedWeight(torch::randn({4}), WeightFormat::kInt8), Error);
-  EXPECT_THROW(parse_weight_format("int4"), Error);
+  EXPECT_THROW(parse_weight_format("int3"), Error);
+  EXPECT_EQ(parse_weight_format("int4"), WeightFormat::kInt4);
+  EXPECT_THROW(PackedWeight(torch::randn({4, 48}), WeightFormat::kInt4), Error);  // not whole groups of 32
+  EXPECT_THROW(PackedWeight(torch::full({4, 32}, 1e6), WeightFormat::kInt4), Error);  // beyond fp16 scales
   EXPECT_EQ(parse_weight_format("bf16"), WeightFormat::kBFloat16);
 }
 
@@ -245,7 +279,8 @@ TEST(PackedBloom, DecodesCloseToFp32WithFewerBytes) {
   const int64_t fp32_bytes = reference->weight_bytes();
   const double spread = expected.abs().max().item<double>();
   for (auto [format, tolerance, ratio] : {std::tuple{WeightFormat::kBFloat16, 2e-2, 0.5},
-                                          std::tuple{WeightFormat::kInt8, 3e-2, 0.25}}) {
+                                          std::tuple{WeightFormat::kInt8, 3e-2, 0.25},
+                                          std::tuple{WeightFormat::kInt4, 0.25, 0.14}}) {
     torch::manual_seed(4);
     BloomForCausalLM lm(small_bloom());
     lm->eval();
