@@ -34,8 +34,8 @@ void int4_to_float(const uint8_t* q, const uint16_t* scale, int64_t n, int64_t k
 // over the OpenMP threads.
 void int4_rows(const float* x, int64_t m, const uint8_t* q, const uint16_t* scale, int64_t k, int64_t n, float* y);
 
-// The same in fp32 from the dequantized weights, and the AVX2 path where the CPU has AVX512-VNNI
-// (tests compare them with int4_rows).
+// The same in fp32 from the dequantized weights, and by the AVX2 kernel even on a CPU with
+// AVX512-VNNI (the portable loop on one without AVX2): what tests compare int4_rows with.
 void int4_rows_portable(const float* x, int64_t m, const uint8_t* q, const uint16_t* scale, int64_t k, int64_t n,
                         float* y);
 void int4_rows_avx2(const float* x, int64_t m, const uint8_t* q, const uint16_t* scale, int64_t k, int64_t n, float* y);
