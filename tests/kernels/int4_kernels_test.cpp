@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "kernels/int4_kernels.h"
-#include "kernels/kernel_support.h"
+#include "kernels/fp16.h"
 #include "testing/testing.h"
 
 namespace medvqa::kernels {
@@ -39,7 +39,7 @@ TEST(Int4, GroupsKeepTheirExtremeAndHalfAStep) {
   auto groups = w.view({n, k / kInt4Group, kInt4Group}), dg = deq.view({n, k / kInt4Group, kInt4Group});
   auto step = groups.abs().amax(2, true) / 8;
   // fp16 scales: the step itself is off by up to 2^-11.
-  EXPECT_TRUE(((dg - groups).abs() <= step * (0.5 + 1e-3) + 1e-7 | (groups.abs() / step >= 7.5)).all().item<bool>());
+  EXPECT_TRUE((((dg - groups).abs() <= step * (0.5 + 1e-3) + 1e-7) | (groups.abs() / step >= 7.5)).all().item<bool>());
   EXPECT_TRUE(((dg - groups).abs() <= step * 1.001 + 1e-7).all().item<bool>());
   // The extreme maps to -8 steps exactly (up to the fp16 scale).
   auto extreme = groups.gather(2, groups.abs().argmax(2, true)), back = dg.gather(2, groups.abs().argmax(2, true));
