@@ -36,8 +36,8 @@ bool using_avx512_vnni() {
 
 bool using_avx2() {
 #ifdef MEDVQA_X86
-  static const bool yes =
-      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  // F16C is not asked for: clang's builtin does not know it, and every CPU with AVX2 has it.
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
 #else
   return false;

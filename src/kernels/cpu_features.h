@@ -4,8 +4,8 @@
 
 namespace medvqa::kernels {
 
-// AVX2 with FMA and F16C (every AVX2 CPU has both): the row kernels' and elementwise kernels'
-// fast paths (else portable loops).
+// AVX2 with FMA (and so F16C, which every AVX2 CPU has): the row kernels' and elementwise
+// kernels' fast paths (else portable loops).
 bool using_avx2();
 // AVX512 VNNI (with F, BW and VL): the 4-bit row kernel's byte dot products.
 bool using_avx512_vnni();
